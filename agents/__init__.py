@@ -1,0 +1,1 @@
+"""The agents: catalog, research, benchmark, planner and upgrade. Each lands with its own issue."""

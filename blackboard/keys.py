@@ -1,0 +1,59 @@
+"""Every Redis key the project writes (RQ keeps its own ``rq:`` keys)."""
+
+from __future__ import annotations
+
+DEFAULT_PREFIX = "improve:v1:"
+
+
+class Keys:
+    """Builds keys under one versioned prefix, so two deployments (or two tests) can share a Redis."""
+
+    def __init__(self, prefix: str = DEFAULT_PREFIX) -> None:
+        if not prefix or " " in prefix:
+            raise ValueError(f"invalid key prefix {prefix!r}")
+        self.prefix = prefix
+
+    def stream(self, kind: str) -> str:
+        return f"{self.prefix}stream:{kind}"
+
+    def dead_letters(self) -> str:
+        return f"{self.prefix}stream:dead-letters"
+
+    def dedup(self, kind: str, fingerprint: str) -> str:
+        return f"{self.prefix}dedup:{kind}:{fingerprint}"
+
+    def cycle_index(self, cycle_id: str) -> str:
+        """Sorted set of ``kind|stream-id`` members posted for one cycle, scored by stream time."""
+        return f"{self.prefix}cycle:{cycle_id}:entries"
+
+    def time_index(self, kind: str) -> str:
+        """Sorted set of stream ids of one kind, scored by the entry's ``created_at`` (the logical clock)."""
+        return f"{self.prefix}time:{kind}"
+
+    def cycle(self, cycle_id: str) -> str:
+        return f"{self.prefix}cycle:{cycle_id}"
+
+    def cycles(self) -> str:
+        return f"{self.prefix}cycles"
+
+    def trigger_lock(self, cycle_id: str) -> str:
+        return f"{self.prefix}lock:trigger:{cycle_id}"
+
+    def cycle_lease(self, cycle_id: str) -> str:
+        return f"{self.prefix}lease:cycle:{cycle_id}"
+
+    def step_lease(self, cycle_id: str, step: str) -> str:
+        return f"{self.prefix}lease:step:{cycle_id}:{step}"
+
+    def proposal(self, proposal_id: str) -> str:
+        return f"{self.prefix}proposal:{proposal_id}"
+
+    def proposal_history(self, proposal_id: str) -> str:
+        return f"{self.prefix}proposal:{proposal_id}:history"
+
+    def proposals_by_status(self, status: str) -> str:
+        return f"{self.prefix}proposals:status:{status}"
+
+    def pattern(self) -> str:
+        """A SCAN pattern matching every key under this prefix."""
+        return f"{self.prefix}*"

