@@ -76,7 +76,8 @@ class ProposalBook:
         history = json.dumps({"status": S.PENDING, "by": by, "at": at.isoformat(), "note": "proposed"})
         keys = [self.keys.proposal(proposal_id), self.keys.proposals_by_status(S.PENDING),
                 self.keys.proposal_history(proposal_id)]
-        args = [proposal_id, S.PENDING, risk, title, cycle_id, at.isoformat(), by, at.timestamp(), history]
+        args: list[str | float] = [proposal_id, S.PENDING, risk, title, cycle_id, at.isoformat(), by,
+                                   at.timestamp(), history]
         return bool(self._create(keys=keys, args=args))
 
     def get(self, proposal_id: str) -> ProposalState | None:
@@ -101,7 +102,7 @@ class ProposalBook:
         history = json.dumps({"status": to, "by": by, "at": at.isoformat(), "note": note})
         keys = [self.keys.proposal(proposal_id), self.keys.proposal_history(proposal_id),
                 self.keys.proposals_by_status(to), *[self.keys.proposals_by_status(s) for s in sources]]
-        args = [to, by, at.isoformat(), at.timestamp(), history, proposal_id, *sources]
+        args: list[str | float] = [to, by, at.isoformat(), at.timestamp(), history, proposal_id, *sources]
         outcome, current = self._transition(keys=keys, args=args)
         if int(outcome) == -1:
             raise UnknownRecord(f"no proposal {proposal_id}")

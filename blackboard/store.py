@@ -23,7 +23,7 @@ local existing = redis.call('GET', KEYS[1])
 if existing then return {0, existing} end
 local sid = redis.call('XADD', KEYS[2], '*', 'id', ARGV[1], 'kind', ARGV[2], 'cycle', ARGV[3], 'body', ARGV[4])
 redis.call('SET', KEYS[1], sid)
-redis.call('ZADD', KEYS[3], tonumber(string.match(sid, '^(%d+)')), ARGV[2] .. '|' .. sid)
+redis.call('ZADD', KEYS[3], redis.call('INCR', KEYS[5]), ARGV[2] .. '|' .. sid)
 redis.call('ZADD', KEYS[4], ARGV[5], sid)
 return {1, sid}
 """
@@ -75,6 +75,7 @@ class Blackboard:
             self.keys.stream(entry.kind),
             self.keys.cycle_index(entry.cycle_id),
             self.keys.time_index(entry.kind),
+            self.keys.sequence(),
         ]
         created_ms = int(entry.created_at.timestamp() * 1000)
         return keys, [entry.id, entry.kind, entry.cycle_id, encode_entry(entry), created_ms]
@@ -178,16 +179,15 @@ class Blackboard:
         """
         self.ensure_group(kind, group)
         stream = self.keys.stream(kind)
-        raw: list[tuple[str, dict[str, str]]] = []
         redelivered = True
-        own = self.client.xreadgroup(group, consumer, {stream: "0"}, count=count)
-        raw = own[0][1] if own else []
+        own: Any = self.client.xreadgroup(group, consumer, {stream: "0"}, count=count)
+        raw: list[tuple[str, dict[str, str]]] = own[0][1] if own else []
         if not raw:
-            claimed = self.client.xautoclaim(stream, group, consumer, claim_idle_ms, "0-0", count=count)
+            claimed: Any = self.client.xautoclaim(stream, group, consumer, claim_idle_ms, "0-0", count=count)
             raw = claimed[1]
         if not raw:
             redelivered = False
-            fresh = self.client.xreadgroup(group, consumer, {stream: ">"}, count=count, block=block_ms)
+            fresh: Any = self.client.xreadgroup(group, consumer, {stream: ">"}, count=count, block=block_ms)
             raw = fresh[0][1] if fresh else []
         deliveries_by_id = self._delivery_counts(stream, group, raw) if redelivered else {}
         out: list[Delivery] = []
@@ -263,7 +263,8 @@ class Blackboard:
         stream = self.keys.stream(kind)
         removed = 0
         while True:
-            old = self.client.xrange(stream, "-", f"({bound}", count=batch)
+            old: list[tuple[str, dict[str, str]]] = self.client.xrange(  # type: ignore[assignment]
+                stream, "-", f"({bound}", count=batch)
             if not old:
                 return removed
             pipe = self.client.pipeline(transaction=True)

@@ -93,7 +93,7 @@ def build_report(
     return WeeklyReport(
         cycle_id=record.cycle_id, kind=record.kind, dry_run=record.dry_run, benchmarks=record.benchmarks,
         started_at=record.created_at, generated_at=generated_at, safe=safety.safe,
-        safety_reasons=safety.reasons, safety_notes=safety.notes, steps=lines, entry_counts=dict(sorted(counts.items())),
-        source_errors=errors, sections=sections,
+        safety_reasons=safety.reasons, safety_notes=safety.notes, steps=lines,
+        entry_counts=dict(sorted(counts.items())), source_errors=errors, sections=sections,
         total_seconds=round(sum(line.seconds or 0.0 for line in lines), 3),
     )

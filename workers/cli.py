@@ -11,7 +11,7 @@ import click
 import redis
 from pydantic import ValidationError
 
-from blackboard.cycles import CycleRecord
+from blackboard.cycles import CycleKind, CycleRecord
 from blackboard.errors import BlackboardError
 from blackboard.redaction import redact
 from workers.conductor import Conductor, Outcome, choose_mode
@@ -87,7 +87,7 @@ def run(dry_run: bool, no_benchmarks: bool, quick: bool, mode: str, timeout: flo
     settings = _settings()
     setup_logging(verbose, settings.secrets())
     with opened(settings) as runtime:
-        kind = "quick" if quick else "weekly"
+        kind: CycleKind = "quick" if quick else "weekly"
         chosen, why = choose_mode(runtime, mode, kind)
         wanted = wanted_cycle(runtime, kind, dry_run=dry_run, benchmarks=not no_benchmarks)
         err.print(f"cycle {wanted.cycle_id} ({kind}) on {runtime.connections.description}: "

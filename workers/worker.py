@@ -13,11 +13,11 @@ from workers.runtime import for_job
 logger = logging.getLogger(__name__)
 
 
-class CycleWorker(Worker):  # type: ignore[misc]
+class CycleWorker(Worker):
     """Runs RQ jobs as usual; its maintenance pass also hands back steps whose worker died."""
 
     def run_maintenance_tasks(self) -> None:
-        super().run_maintenance_tasks()
+        super().run_maintenance_tasks()  # type: ignore[no-untyped-call]
         try:
             runtime = for_job(self.connection)
             try:
