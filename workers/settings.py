@@ -8,7 +8,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 from blackboard.clock import Clock, parse_instant
 from blackboard.keys import DEFAULT_PREFIX
@@ -18,10 +25,19 @@ def _env(name: str) -> Any:
     return Field(None, validation_alias=name)
 
 
+class _DocumentedEnvironment(EnvSettingsSource):
+    """Reads each setting from its documented variable only (never ``NOW`` or ``state_dir`` by accident)."""
+
+    def _extract_field_info(self, field: FieldInfo, field_name: str, *args: Any) -> list[tuple[str, str, bool]]:
+        found = super()._extract_field_info(field, field_name, *args)
+        return [info for info in found if info[1] == field.validation_alias]
+
+
 class Settings(BaseSettings):
     """Every setting, its environment variable and its default (the README lists them too)."""
 
-    model_config = SettingsConfigDict(extra="ignore", env_ignore_empty=True, populate_by_name=True, case_sensitive=True)
+    model_config = SettingsConfigDict(extra="ignore", env_ignore_empty=True, populate_by_name=True,
+                                      case_sensitive=True)
 
     redis_url: SecretStr | None = _env("REDIS_URL")
     state_dir: Path = Field(Path(".improve"), validation_alias="IMPROVE_STATE_DIR")
@@ -76,7 +92,8 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         toml_path = Path(os.environ.get("IMPROVE_CONFIG", "improve.toml"))
-        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_path)
+        return (init_settings, _DocumentedEnvironment(settings_cls),
+                TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
 
     def clock(self) -> Clock:
         return Clock(self.now)
