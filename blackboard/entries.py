@@ -11,6 +11,7 @@ import hashlib
 import json
 from datetime import datetime
 from enum import StrEnum
+from functools import cache
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, TypeAdapter, ValidationError
@@ -74,17 +75,18 @@ class EntryBase(BaseModel):
     schema_version: int = SCHEMA_VERSION
     evidence: tuple[str, ...] = ()
 
-    def identity_fields(self) -> tuple[str, ...]:
-        if self.identity:
-            return self.identity
-        payload = sorted(name for name in type(self).model_fields if name not in ENVELOPE_FIELDS)
-        return ("cycle_id", *payload)
+    @classmethod
+    @cache
+    def identity_fields(cls) -> frozenset[str]:
+        if cls.identity:
+            return frozenset(cls.identity)
+        return frozenset(name for name in cls.model_fields if name not in ENVELOPE_FIELDS) | {"cycle_id"}
 
     @property
     def fingerprint(self) -> str:
-        data = self.model_dump(mode="json", include=set(self.identity_fields()))
-        data["kind"] = self.kind
-        return hashlib.sha256(canonical_json(data).encode()).hexdigest()[:32]
+        identity = self.model_dump(mode="json", include=set(self.identity_fields()))
+        identity["kind"] = self.kind
+        return hashlib.sha256(canonical_json(identity).encode()).hexdigest()[:32]
 
     @property
     def id(self) -> str:
@@ -92,7 +94,8 @@ class EntryBase(BaseModel):
 
     def to_record(self) -> dict[str, Any]:
         """The entry as plain JSON data, with its id and fingerprint."""
-        return {"id": self.id, "fingerprint": self.fingerprint, **self.model_dump(mode="json")}
+        fingerprint = self.fingerprint
+        return {"id": f"{self.kind}-{fingerprint}", "fingerprint": fingerprint, **self.model_dump(mode="json")}
 
 
 class CatalogChange(EntryBase):
@@ -250,21 +253,22 @@ KINDS: dict[str, type[EntryBase]] = {
 }
 
 
-def decode_entry(body: str) -> EntryBase:
-    """Parse a stored entry body, checking that its fingerprint still matches its content."""
+def decode_entry(body: str, expected_id: str | None = None) -> EntryBase:
+    """Parse a stored entry, checking that its content still matches its id (stored beside it or inside it)."""
     try:
         data = json.loads(body)
         if not isinstance(data, dict):
             raise EntryDecodeError("entry body is not a JSON object")
-        entry_id = data.pop("id", None)
+        expected_id = data.pop("id", expected_id)
         data.pop("fingerprint", None)
         entry: EntryBase = ENTRY_ADAPTER.validate_python(data)
     except (ValueError, ValidationError) as exc:
         raise EntryDecodeError(f"undecodable entry: {exc}") from exc
-    if entry_id is not None and entry_id != entry.id:
-        raise EntryDecodeError(f"entry {entry_id} does not match its content (fingerprint {entry.fingerprint})")
+    if expected_id is not None and expected_id != entry.id:
+        raise EntryDecodeError(f"entry {expected_id} does not match its content (fingerprint {entry.fingerprint})")
     return entry
 
 
-def encode_entry(entry: EntryBase) -> str:
-    return canonical_json(entry.to_record())
+def encode_entry(entry: EntryBase) -> tuple[str, str]:
+    """An entry's id and its stored body (the id is kept beside the body, not in it)."""
+    return entry.id, entry.model_dump_json()

@@ -23,12 +23,8 @@ class Keys:
         return f"{self.prefix}dedup:{kind}:{fingerprint}"
 
     def cycle_index(self, cycle_id: str) -> str:
-        """Sorted set of ``kind|stream-id`` members posted for one cycle, scored by post order."""
+        """List of ``kind|stream-id`` members posted for one cycle, in post order."""
         return f"{self.prefix}cycle:{cycle_id}:entries"
-
-    def sequence(self) -> str:
-        """A counter giving every post its place in one total order across kinds."""
-        return f"{self.prefix}sequence"
 
     def time_index(self, kind: str) -> str:
         """Sorted set of stream ids of one kind, scored by the entry's ``created_at`` (the logical clock)."""

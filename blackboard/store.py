@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,16 +17,30 @@ from blackboard.keys import Keys
 
 logger = logging.getLogger(__name__)
 
-# Dedup check, XADD and both indexes in one atomic step: a retried or racing post stores the fact once.
+# Posts a run of entries of one kind and cycle. KEYS: stream, cycle list, time index, then one dedup key per entry;
+# ARGV: kind, cycle, then id, body, created-ms per entry. Each entry's dedup check, XADD and index updates happen in
+# one atomic step, so a retried or racing post stores the fact once.
 _POST = """
-local existing = redis.call('GET', KEYS[1])
-if existing then return {0, existing} end
-local sid = redis.call('XADD', KEYS[2], '*', 'id', ARGV[1], 'kind', ARGV[2], 'cycle', ARGV[3], 'body', ARGV[4])
-redis.call('SET', KEYS[1], sid)
-redis.call('ZADD', KEYS[3], redis.call('INCR', KEYS[5]), ARGV[2] .. '|' .. sid)
-redis.call('ZADD', KEYS[4], ARGV[5], sid)
-return {1, sid}
+local out = {}
+for i = 4, #KEYS do
+  local a = (i - 4) * 3 + 2
+  local existing = redis.call('GET', KEYS[i])
+  if existing then
+    out[#out + 1] = 0
+    out[#out + 1] = existing
+  else
+    local sid = redis.call('XADD', KEYS[1], '*', 'id', ARGV[a + 1], 'kind', ARGV[1], 'cycle', ARGV[2],
+                           'body', ARGV[a + 2])
+    redis.call('SET', KEYS[i], sid)
+    redis.call('RPUSH', KEYS[2], ARGV[1] .. '|' .. sid)
+    redis.call('ZADD', KEYS[3], ARGV[a + 3], sid)
+    out[#out + 1] = 1
+    out[#out + 1] = sid
+  end
+end
+return out
 """
+CHUNK = 250  # entries per script call
 
 
 @dataclass(frozen=True)
@@ -69,46 +83,94 @@ class Blackboard:
 
     # -- writing ------------------------------------------------------------------------------------------------
 
-    def _post_args(self, entry: EntryBase) -> tuple[list[str], list[str | int]]:
-        keys = [
-            self.keys.dedup(entry.kind, entry.fingerprint),
-            self.keys.stream(entry.kind),
-            self.keys.cycle_index(entry.cycle_id),
-            self.keys.time_index(entry.kind),
-            self.keys.sequence(),
-        ]
-        created_ms = int(entry.created_at.timestamp() * 1000)
-        return keys, [entry.id, entry.kind, entry.cycle_id, encode_entry(entry), created_ms]
+    def _post_args(self, run: Sequence[EntryBase]) -> tuple[list[str], list[str | int], list[str]]:
+        """Script arguments for a run of entries sharing one kind and one cycle."""
+        kind, cycle_id = run[0].kind, run[0].cycle_id
+        keys = [self.keys.stream(kind), self.keys.cycle_index(cycle_id), self.keys.time_index(kind)]
+        args: list[str | int] = [kind, cycle_id]
+        ids: list[str] = []
+        for entry in run:
+            entry_id, body = encode_entry(entry)
+            keys.append(self.keys.dedup(kind, entry_id.rpartition("-")[2]))
+            args += [entry_id, body, int(entry.created_at.timestamp() * 1000)]
+            ids.append(entry_id)
+        return keys, args, ids
+
+    @staticmethod
+    def _runs(entries: Sequence[EntryBase]) -> Iterator[Sequence[EntryBase]]:
+        """Consecutive entries of one kind and cycle, at most CHUNK at a time, in order."""
+        start = 0
+        for end in range(1, len(entries) + 1):
+            if (end == len(entries) or end - start == CHUNK
+                    or (entries[end].kind, entries[end].cycle_id) != (entries[start].kind, entries[start].cycle_id)):
+                yield entries[start:end]
+                start = end
+
+    @staticmethod
+    def _results(ids: list[str], reply: list[Any]) -> list[Posted]:
+        return [Posted(entry_id, str(reply[2 * i + 1]), bool(reply[2 * i])) for i, entry_id in enumerate(ids)]
 
     def post(self, entry: EntryBase) -> Posted:
-        keys, args = self._post_args(entry)
+        keys, args, ids = self._post_args([entry])
         try:
-            created, stream_id = self._post_script(keys=keys, args=args)
+            return self._results(ids, self._post_script(keys=keys, args=args))[0]
         except redis.ConnectionError as exc:
             raise StoreUnavailable(f"could not post {entry.kind}: {exc}") from exc
-        return Posted(entry.id, str(stream_id), bool(created))
 
-    def post_many(self, entries: Sequence[EntryBase], batch: int = 500) -> list[Posted]:
-        """Post a batch in pipelined round trips; each post stays atomic and deduplicated."""
+    def post_many(self, entries: Sequence[EntryBase], batch: int = 1000) -> list[Posted]:
+        """Post entries in pipelined round trips of about ``batch``; each entry's post stays atomic and deduplicated.
+
+        Batches are written ahead on one connection: Redis runs batch N while batch N+1 is being serialised.
+        """
         results: list[Posted] = []
         try:
-            for start in range(0, len(entries), batch):
-                chunk = entries[start : start + batch]
-                pipe = self.client.pipeline(transaction=False)
-                for entry in chunk:
-                    keys, args = self._post_args(entry)
-                    self._post_script(keys=keys, args=args, client=pipe)
-                for entry, (created, stream_id) in zip(chunk, pipe.execute(), strict=True):
-                    results.append(Posted(entry.id, str(stream_id), bool(created)))
+            connection: Any = self.client.connection_pool.get_connection()
         except redis.ConnectionError as exc:
-            raise StoreUnavailable(f"could not post a batch of {len(entries)}: {exc}") from exc
+            raise StoreUnavailable(f"could not post {len(entries)} entries: {exc}") from exc
+        try:
+            sha = self.client.script_load(_POST)
+            in_flight: list[list[str]] = []
+            for group in self._batches(entries, batch):
+                prepared = [self._post_args(run) for run in group]
+                commands = [("EVALSHA", sha, len(keys), *keys, *args) for keys, args, _ in prepared]
+                connection.send_packed_command(connection.pack_commands(commands))
+                results += self._collect(connection, in_flight)
+                in_flight = [ids for _, _, ids in prepared]
+            results += self._collect(connection, in_flight)
+        except redis.ConnectionError as exc:
+            connection.disconnect()
+            raise StoreUnavailable(f"could not post {len(entries)} entries: {exc}") from exc
+        except BaseException:
+            connection.disconnect()  # replies may still be unread: never hand this connection out again
+            raise
+        finally:
+            self.client.connection_pool.release(connection)
         return results
+
+    def _collect(self, connection: Any, in_flight: list[list[str]]) -> list[Posted]:
+        results: list[Posted] = []
+        for ids in in_flight:
+            reply = connection.read_response()
+            if isinstance(reply, redis.ResponseError):
+                raise reply
+            results += self._results(ids, reply)
+        return results
+
+    def _batches(self, entries: Sequence[EntryBase], batch: int) -> Iterator[list[Sequence[EntryBase]]]:
+        group: list[Sequence[EntryBase]] = []
+        for run in self._runs(entries):
+            group.append(run)
+            if sum(len(r) for r in group) >= batch:
+                yield group
+                group = []
+        if group:
+            yield group
 
     # -- reading ------------------------------------------------------------------------------------------------
 
     def _decode(self, fields: dict[str, str], where: str) -> EntryBase | None:
         try:
-            return decode_entry(fields.get("body", ""))
+            return decode_entry(fields.get("body", ""), fields.get("id"))
         except EntryDecodeError as exc:
             logger.warning("skipping undecodable entry %s: %s", where, exc)
             return None
@@ -138,7 +200,7 @@ class Blackboard:
         """Every entry posted for a cycle, in the order they were stored."""
         allowed = set(kinds) if kinds is not None else None
         members = []
-        for member in self.client.zrange(self.keys.cycle_index(cycle_id), 0, -1):
+        for member in self.client.lrange(self.keys.cycle_index(cycle_id), 0, -1):
             kind, _, stream_id = str(member).partition("|")
             if allowed is None or kind in allowed:
                 members.append((kind, stream_id))
@@ -177,6 +239,9 @@ class Blackboard:
         An entry delivered more than ``max_deliveries`` times, or one that no longer decodes, goes to the
         dead-letter stream and is acked there, so one poison entry cannot stall the reader.
         """
+        timeout = self.client.connection_pool.connection_kwargs.get("socket_timeout")
+        if block_ms is not None and timeout is not None and block_ms >= timeout * 1000:
+            raise ValueError(f"block_ms={block_ms} must stay below the client's socket_timeout ({timeout} s)")
         self.ensure_group(kind, group)
         stream = self.keys.stream(kind)
         redelivered = True
@@ -271,7 +336,7 @@ class Blackboard:
             for stream_id, fields in old:
                 entry_id = fields.get("id", "")
                 pipe.delete(self.keys.dedup(kind, entry_id.rpartition("-")[2]))
-                pipe.zrem(self.keys.cycle_index(fields.get("cycle", "")), f"{kind}|{stream_id}")
+                pipe.lrem(self.keys.cycle_index(fields.get("cycle", "")), 1, f"{kind}|{stream_id}")
                 pipe.zrem(self.keys.time_index(kind), stream_id)
             pipe.xdel(stream, *[stream_id for stream_id, _ in old])
             pipe.execute()

@@ -38,7 +38,10 @@ def handles_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return command(*args, **kwargs)
         except (redis.RedisError, BlackboardError, TimeoutError, RuntimeError, OSError) as exc:
-            secrets = Settings().secrets() if "REDIS_URL" not in str(exc) else []
+            try:
+                secrets = Settings().secrets()
+            except ValidationError:
+                secrets = []
             err.print(f"error: {redact(f'{type(exc).__name__}: {exc}', secrets)}", markup=False)
             sys.exit(1)
     return wrapper

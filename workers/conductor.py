@@ -113,7 +113,7 @@ class Conductor:
                     return self.runtime.cycles.get(cycle_id) or record
                 if state.active_jobs and time.monotonic() - last_warning > 30:
                     last_warning = time.monotonic()
-                    self._warn_unserved(list(state.active_jobs.values()))
+                    self._warn_unserved()
             if deadline is not None and time.monotonic() > deadline:
                 raise TimeoutError(f"cycle {cycle_id} did not finish in time; it goes on (see `improve status`)")
             time.sleep(self.poll)
@@ -125,7 +125,7 @@ class Conductor:
                 self._events.append(event)
                 self.on_event(event)
 
-    def _warn_unserved(self, job_ids: list[str]) -> None:
+    def _warn_unserved(self) -> None:
         listening = live_queues(self.runtime)
         for name in QUEUES:
             queue = Queue(name, connection=self.runtime.connections.rq)

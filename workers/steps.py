@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -51,8 +52,11 @@ def write_cycle_report(runtime: Runtime, record: CycleRecord, pending: tuple[str
 
 
 def report_step(context: StepContext) -> StepResult:
-    path, safe = write_cycle_report(context.runtime, context.record, pending=(context.step,))
-    return StepResult(summary={"report_path": str(path), "safe": safe})
+    runtime = context.runtime
+    path, safe = write_cycle_report(runtime, context.record, pending=(context.step,))
+    trimmed = runtime.board.trim(timedelta(days=runtime.settings.retention_days), now=runtime.clock.now())
+    return StepResult(summary={"report_path": str(path), "safe": safe, "trimmed": sum(trimmed.removed.values()),
+                               "trim_held_back": {kind: groups for kind, groups in trimmed.held_back.items()}})
 
 
 BUILTIN: dict[str, StepFunction] = {"report": report_step}

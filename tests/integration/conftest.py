@@ -63,6 +63,11 @@ class Cluster:
         self.processes.append(process)
         return process
 
+    def start_workers(self, count: int) -> None:
+        for index in range(count):
+            self.start_worker(f"w{index + 1}")
+        self.wait_for_workers(count)
+
     def wait_for_workers(self, count: int, timeout: float = 30) -> None:
         client = redis.Redis.from_url(self.redis_url)
         deadline = time.monotonic() + timeout

@@ -89,9 +89,7 @@ def test_worker_killed_mid_step_loses_nothing_and_duplicates_nothing(cluster: Cl
 def test_triggered_twice_and_while_running_starts_once(cluster: Cluster) -> None:
     cluster.override_steps(research_scan="sleeper")
     cluster.env_overrides["FIXTURE_SLEEP"] = "2"
-    cluster.start_worker("w1")
-    cluster.start_worker("w2")
-    cluster.wait_for_workers(2)
+    cluster.start_workers(2)
     together = [cluster.improve_background("run", "--mode", "workers", "--json") for _ in range(2)]
     wait_until(lambda: (cluster.tmp_path / "reports").exists() or all(p.poll() is not None for p in together)
                or _started(cluster), 30, "the cycle to start")
@@ -120,9 +118,7 @@ def _started(cluster: Cluster) -> bool:
 def test_failed_step_does_not_hang_dependents(cluster: Cluster) -> None:
     cluster.override_steps(benchmark_pre="broken")
     cluster.env_overrides["IMPROVE_STEP_RETRIES"] = "1"
-    cluster.start_worker("w1")
-    cluster.start_worker("w2")
-    cluster.wait_for_workers(2)
+    cluster.start_workers(2)
     result = cluster.improve("run", "--mode", "workers", "--json", timeout=120)
     assert result.returncode == 0, result.stderr
     data = last_json(result.stdout)

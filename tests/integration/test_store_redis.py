@@ -8,15 +8,18 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
+import redis
 
 from blackboard.clock import Clock
 from blackboard.entries import ProposalStatus, Risk
-from blackboard.errors import TransitionError
+from blackboard.errors import StoreUnavailable, TransitionError
 from blackboard.keys import Keys
 from blackboard.proposals import ProposalBook
 from blackboard.store import Blackboard
 from tests.unit import test_proposals, test_store
 from workers.connection import Connections
+
+from .conftest import free_port
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
@@ -29,6 +32,18 @@ def board(real_redis: Connections) -> Blackboard:
 
 def test_posting_is_idempotent(board: Blackboard) -> None:
     test_store.check_posting_is_idempotent(board)
+
+
+def test_batches_keep_order_across_kinds_cycles_and_chunks(board: Blackboard) -> None:
+    test_store.check_batches_keep_order_across_kinds_cycles_and_chunks(board)
+
+
+def test_unreachable_redis_is_store_unavailable(redis_url: str) -> None:
+    dead = Blackboard(redis.Redis(port=free_port(), socket_connect_timeout=1, decode_responses=True))
+    with pytest.raises(StoreUnavailable):
+        dead.post(test_store.finding(1))
+    with pytest.raises(StoreUnavailable):
+        dead.post_many([test_store.finding(i) for i in range(3)])
 
 
 def test_reads_by_cycle_and_window(board: Blackboard) -> None:
@@ -83,3 +98,9 @@ def test_racing_approvers_only_one_wins(board: Blackboard) -> None:
     assert sum(wins) == 1
     state = book.get("p1")
     assert state is not None and state.version == 2 and len(book.history("p1")) == 2
+
+
+def test_blocking_read_cannot_outlast_the_socket_timeout(board: Blackboard) -> None:
+    with pytest.raises(ValueError, match="socket_timeout"):
+        board.read_group("finding", "planner", "w", block_ms=60_000)
+    assert board.read_group("finding", "planner", "w", block_ms=100) == []  # a short block just returns

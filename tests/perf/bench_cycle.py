@@ -226,4 +226,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # everything started was stopped on the way out
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)

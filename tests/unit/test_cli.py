@@ -59,3 +59,9 @@ def test_bad_settings_are_a_usage_error(env: dict[str, str]) -> None:
 def test_worker_needs_redis_url(env: dict[str, str]) -> None:
     result = CliRunner().invoke(main, ["worker", "--burst"], env=env)
     assert result.exit_code == 2 and "REDIS_URL" in result.output
+
+
+def test_unreachable_redis_is_one_clear_line_without_the_password(env: dict[str, str]) -> None:
+    result = CliRunner().invoke(main, ["status"], env={**env, "REDIS_URL": "redis://:s3cret-pass@127.0.0.1:1/0"})
+    assert result.exit_code == 1
+    assert "error: ConnectionError" in result.output and "s3cret-pass" not in result.output

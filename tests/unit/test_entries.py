@@ -32,8 +32,10 @@ def test_every_kind_has_a_stream_name_and_round_trips() -> None:
                           "applied", "rolled_back", "source_error", "cycle_event"}
     entry = CatalogChange(cycle_id="2026-W47", agent="catalog", created_at=NOW, source="openrouter",
                           model_id="openai/gpt-5", change="repriced", field="prompt", old="0.1", new="0.2")
-    decoded = decode_entry(encode_entry(entry))
-    assert decoded == entry and isinstance(decoded, CatalogChange)
+    entry_id, body = encode_entry(entry)
+    decoded = decode_entry(body, entry_id)
+    assert decoded == entry and isinstance(decoded, CatalogChange) and entry_id == entry.id
+    assert decode_entry(json.dumps(entry.to_record())) == entry  # a record with its id inside decodes too
 
 
 def test_fingerprint_ignores_envelope_noise_but_not_identity() -> None:
@@ -61,10 +63,13 @@ def test_entries_are_frozen_and_strict() -> None:
 
 
 def test_decode_rejects_tampering_and_garbage() -> None:
-    body = json.loads(encode_entry(finding()))
-    body["source_id"] = "forged"
+    entry_id, body = encode_entry(finding())
+    forged = json.loads(body)
+    forged["source_id"] = "forged"
     with pytest.raises(EntryDecodeError, match="does not match"):
-        decode_entry(json.dumps(body))
+        decode_entry(json.dumps(forged), entry_id)
+    with pytest.raises(EntryDecodeError, match="does not match"):
+        decode_entry(json.dumps({**forged, "id": entry_id}))
     for garbage in ("", "{", "[]", '{"kind": "nope"}', '{"kind": "finding"}'):
         with pytest.raises(EntryDecodeError):
             decode_entry(garbage)

@@ -32,6 +32,20 @@ def check_posting_is_idempotent(board: Blackboard) -> None:
     assert board.get("finding-doesnotexist") is None
 
 
+def check_batches_keep_order_across_kinds_cycles_and_chunks(board: Blackboard) -> None:
+    events = [CycleEvent(cycle_id="2026-W47", agent="cycle", created_at=NOW, step=f"s{i}", status="started", run=1)
+              for i in range(3)]
+    mixed = [finding(1), events[0], finding(2, "2026-W46"), finding(1), events[1], finding(3), events[2]]
+    results = board.post_many(mixed, batch=2)
+    assert [r.created for r in results] == [True, True, True, False, True, True, True]
+    assert results[3].stream_id == results[0].stream_id  # a duplicate inside one batch
+    stored_once = list(dict.fromkeys(e.id for e in mixed if e.cycle_id == "2026-W47"))
+    assert [e.id for e in board.read_cycle("2026-W47")] == stored_once
+    many = [finding(i, "2026-W48") for i in range(2600)]  # crosses script chunks and round trips
+    assert sum(r.created for r in board.post_many(many, batch=1000)) == 2600
+    assert [e.id for e in board.read_cycle("2026-W48")] == [e.id for e in many]
+
+
 def check_reads_by_cycle_and_window(board: Blackboard) -> None:
     board.post(finding(1, "2026-W46", NOW - timedelta(days=7)))
     board.post(finding(2, "2026-W47", NOW))
@@ -85,6 +99,10 @@ def check_trim_never_drops_unacked(board: Blackboard, client: redis.Redis) -> No
 
 def test_posting_is_idempotent(fake_board_client: redis.Redis, keys: Keys) -> None:
     check_posting_is_idempotent(Blackboard(fake_board_client, keys, Clock(NOW)))
+
+
+def test_batches_keep_order_across_kinds_cycles_and_chunks(fake_board_client: redis.Redis, keys: Keys) -> None:
+    check_batches_keep_order_across_kinds_cycles_and_chunks(Blackboard(fake_board_client, keys, Clock(NOW)))
 
 
 def test_reads_by_cycle_and_window(fake_board_client: redis.Redis, keys: Keys) -> None:
