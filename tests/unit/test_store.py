@@ -41,7 +41,7 @@ def check_batches_keep_order_across_kinds_cycles_and_chunks(board: Blackboard) -
     assert results[3].stream_id == results[0].stream_id  # a duplicate inside one batch
     stored_once = list(dict.fromkeys(e.id for e in mixed if e.cycle_id == "2026-W47"))
     assert [e.id for e in board.read_cycle("2026-W47")] == stored_once
-    many = [finding(i, "2026-W48") for i in range(2600)]  # crosses script chunks and round trips
+    many = [finding(10_000 + i, "2026-W48") for i in range(2600)]  # crosses script chunks and round trips
     assert sum(r.created for r in board.post_many(many, batch=1000)) == 2600
     assert [e.id for e in board.read_cycle("2026-W48")] == [e.id for e in many]
 
