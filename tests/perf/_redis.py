@@ -11,9 +11,10 @@ import signal
 import socket
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,7 +54,7 @@ def free_port() -> int:
         return port
 
 
-def _log_tail(path: Path, lines: int = 20) -> str:
+def log_tail(path: Path, lines: int = 20) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
@@ -121,7 +122,7 @@ def private_redis(attempts: int = 5) -> Iterator[PrivateRedis]:
                 stop_process(process, signal.SIGKILL)
                 process = None
             if process is None:
-                raise ServerFailed(f"redis-server did not start; last log:\n{_log_tail(directory / 'redis.log')}")
+                raise ServerFailed(f"redis-server did not start; last log:\n{log_tail(directory / 'redis.log')}")
             yield PrivateRedis("127.0.0.1", port, directory, process)
         finally:
             if process is not None:
@@ -140,3 +141,12 @@ def sigterm_as_exit() -> None:
 
 def median(values: Sequence[float]) -> float:
     return statistics.median(values)
+
+
+def run_benchmark(main: Callable[[], int]) -> None:
+    """A benchmark's entry point: exit with its status; a Ctrl-C exits 130 after everything was stopped."""
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # everything started was stopped on the way out
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)

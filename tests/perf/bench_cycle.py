@@ -28,7 +28,15 @@ from rq import Queue, Worker  # noqa: E402
 from rq.job import Dependency, Job, JobStatus  # noqa: E402
 
 from blackboard.keys import DEFAULT_PREFIX  # noqa: E402
-from tests.perf._redis import PrivateRedis, median, private_redis, sigterm_as_exit, stop_process  # noqa: E402
+from tests.perf._redis import (  # noqa: E402
+    PrivateRedis,
+    log_tail,
+    median,
+    private_redis,
+    run_benchmark,
+    sigterm_as_exit,
+    stop_process,
+)
 from workers.conductor import Conductor  # noqa: E402
 from workers.dag import QUEUES, steps_for  # noqa: E402
 from workers.runtime import opened  # noqa: E402
@@ -78,13 +86,6 @@ def worker_env(server: PrivateRedis, tmp: Path) -> dict[str, str]:
     return env
 
 
-def tail_of(path: Path, lines: int = 15) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
 @contextmanager
 def running_workers(server: PrivateRedis, tmp: Path, count: int) -> Iterator[list[subprocess.Popen[bytes]]]:
     """Start ``count`` `improve worker` processes on every queue; SIGTERM them and wait on the way out."""
@@ -107,7 +108,7 @@ def running_workers(server: PrivateRedis, tmp: Path, count: int) -> Iterator[lis
             while len(Worker.all(connection=client)) < count:
                 for process, log in zip(processes, logs, strict=True):
                     if process.poll() is not None:
-                        raise BenchmarkFailed(f"worker exited with {process.returncode}:\n{tail_of(log)}")
+                        raise BenchmarkFailed(f"worker exited with {process.returncode}:\n{log_tail(log)}")
                 if time.monotonic() > deadline:
                     raise BenchmarkFailed("workers did not register within 30 s")
                 time.sleep(0.05)
@@ -226,8 +227,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:  # everything started was stopped on the way out
-        print("interrupted", file=sys.stderr)
-        sys.exit(130)
+    run_benchmark(main)

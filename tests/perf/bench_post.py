@@ -21,7 +21,7 @@ import redis  # noqa: E402
 from blackboard.entries import Finding, encode_entry  # noqa: E402
 from blackboard.keys import Keys  # noqa: E402
 from blackboard.store import Blackboard  # noqa: E402
-from tests.perf._redis import median, private_redis, sigterm_as_exit  # noqa: E402
+from tests.perf._redis import median, private_redis, run_benchmark, sigterm_as_exit  # noqa: E402
 
 N_BATCH = 20_000
 N_SINGLE = 2_000
@@ -184,8 +184,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:  # everything started was stopped on the way out
-        print("interrupted", file=sys.stderr)
-        sys.exit(130)
+    run_benchmark(main)
