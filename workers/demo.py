@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from workers.conductor import Conductor
@@ -41,7 +43,8 @@ def run_demo(settings: Settings) -> tuple[dict[str, Any], str]:
     lines = [f"{c['cycle_id']}: SAFE={'true' if c['safe'] else 'false'}  {c['report_path']}"
              + ("  (already done earlier)" if c["action"] == "finished" else "") for c in cycles]
     lines.append(f"Cycles on record in {state_dir}: " + ", ".join(c["cycle_id"] for c in status["cycles"]))
-    lines.append(f"Look around: IMPROVE_STATE_DIR={state_dir} improve status")
+    command = sys.argv[0] if Path(sys.argv[0]).name == "improve" else "improve"
+    lines.append(f"Look around: IMPROVE_STATE_DIR={state_dir} {command} status")
     data = {"cycles": cycles, "state_dir": str(state_dir), "report_dir": str(report_dir),
             "status": {"cycles": status["cycles"]}}
     return data, "\n".join(lines)
