@@ -105,8 +105,7 @@ class Conductor:
             if failure:
                 raise RedisLost(str(failure[0])) from failure[0]
             if runner is None or not runner.is_alive():
-                if record.finished_at is None:
-                    reap(self.runtime, record)
+                reap(self.runtime, record)
                 state = activity(self.runtime, record)
                 if not state.running:
                     self._report(self.runtime.cycles.get(cycle_id) or record)

@@ -25,6 +25,8 @@ def reap(runtime: Runtime, record: CycleRecord) -> list[str]:
     grace = runtime.settings.lease_seconds
     ids = [job_id(record.cycle_id, record.run, step) for step in record.run_steps]
     for step, job in zip(record.run_steps, Job.fetch_many(ids, connection=runtime.connections.rq), strict=True):
+        if job is not None and job.get_status(refresh=False) == JobStatus.FINISHED:
+            _forget_executions(runtime, job)
         if job is None or job.get_status(refresh=False) != JobStatus.STARTED:
             continue
         if runtime.connections.board.exists(runtime.keys.step_lease(record.cycle_id, step)):
@@ -41,3 +43,16 @@ def reap(runtime: Runtime, record: CycleRecord) -> list[str]:
         registry.cleanup()  # RQ retries it if retries are left, else fails it and releases its dependents
         recovered.append(job.id)
     return recovered
+
+
+def _forget_executions(runtime: Runtime, job: Job) -> None:
+    """Drop a finished job's executions left in the started registry.
+
+    rq 2.12 loses the deletion when ``handle_job_success`` retries after a WatchError (it clears
+    ``worker.execution`` before the pipeline runs); left there, RQ would later call the finished job abandoned.
+    """
+    stale = [execution.composite_key for execution in job.get_executions()]
+    if stale:
+        registry = StartedJobRegistry(job.origin, connection=runtime.connections.rq)
+        if runtime.connections.rq.zrem(registry.key, *stale):
+            logger.info("removed stale started-registry entries of finished job %s", job.id)

@@ -71,7 +71,15 @@ def execute_step(runtime: Runtime, cycle_id: str, run: int, step: str) -> CycleE
 
 def record_failure(runtime: Runtime, cycle_id: str, run: int, step: str, reason: str,
                    seconds: float | None = None) -> None:
-    """Record a failed step (raised, timed out, or abandoned by a dead worker) and finish the cycle if last."""
+    """Record a failed step (raised, timed out, or abandoned by a dead worker) and finish the cycle if last.
+
+    A late failure report never overrides a success of the same run (RQ can call a finished job abandoned).
+    """
+    done = outcome_of(runtime, cycle_id, run, step)
+    if done is not None:
+        logger.warning("ignoring a failure report for step %s of %s run %d: it already %s", step, cycle_id, run,
+                       done.status.value)
+        return
     runtime.board.post(_event(runtime, cycle_id, run, step, StepStatus.FAILED, reason=reason,
                               seconds=round(seconds, 3) if seconds is not None else None))
     finish_if_final(runtime, cycle_id, run, step)

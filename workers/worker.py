@@ -22,7 +22,7 @@ class CycleWorker(Worker):
             runtime = for_job(self.connection)
             try:
                 for record in runtime.cycles.recent(5):
-                    if record.finished_at is None and record.run_steps:
+                    if record.run_steps:
                         reap(runtime, record)
             finally:
                 runtime.connections.board.close()

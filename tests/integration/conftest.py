@@ -56,7 +56,8 @@ class Cluster:
             command = [sys.executable, "-m", "rq.cli", "worker", "-u", self.redis_url, "-n", name,
                        *(queues or all_queues).split(",")]
         else:
-            command = [sys.executable, "-m", "workers.cli", "worker", "--name", name, "--queues", queues or all_queues]
+            command = [sys.executable, "-m", "workers.cli", "worker", "-v", "--name", name,
+                       "--queues", queues or all_queues]
         log = open(self.tmp_path / f"{name}.log", "wb")  # noqa: SIM115 (kept open for the process)
         process = subprocess.Popen(command, env=self.env(), stdout=log, stderr=subprocess.STDOUT,
                                    start_new_session=True, cwd=self.tmp_path)

@@ -132,3 +132,25 @@ def test_failed_step_does_not_hang_dependents(cluster: Cluster) -> None:
     assert FailedJobRegistry("benchmark", connection=client).count == 1
     nothing_stranded(client)
     client.close()
+
+
+def test_rq_calling_a_finished_step_abandoned_changes_nothing(cluster: Cluster,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """rq 2.12 can leave a finished job in the started registry; its later 'abandoned' verdict must be harmless."""
+    monkeypatch.setenv("IMPROVE_KEY_PREFIX", cluster.prefix)  # RQ runs the failure callback in this process
+    cluster.start_workers(1)
+    first = last_json(cluster.improve("run", "--mode", "workers", "--json").stdout)
+    client = redis.Redis.from_url(cluster.redis_url)
+    registry = StartedJobRegistry("report", connection=client)
+    client.zadd(registry.key, {"improve-2026-W47-r1-report:stale-execution": 0})
+    registry.cleanup()  # RQ: run the failure callback, then retry the "abandoned" job
+    with opened(settings_for(cluster)) as runtime:
+        assert runtime.board.count("cycle_event") == 14
+        wait_until(lambda: Queue("report", connection=client).count == 0, 30, "the retried job to run")
+        events = runtime.board.read_cycle("2026-W47", kinds=["cycle_event"])
+        assert not [e for e in events if e.status == StepStatus.FAILED]  # type: ignore[attr-defined]
+        record = runtime.cycles.get("2026-W47")
+        assert record is not None and record.report_path == first["report_path"]
+    again = last_json(cluster.improve("run", "--mode", "workers", "--json").stdout)
+    assert again["action"] == "finished" and again["steps"]["report"]["status"] == "succeeded"
+    client.close()

@@ -103,3 +103,14 @@ def test_unknown_override_target_fails_the_step_clearly(fake_runtime: Runtime, s
     _, events = drive(fake_runtime)
     failed = [e for e in events if e.status == StepStatus.FAILED]
     assert [e.step for e in failed] == [step] and "AttributeError" in failed[0].reason
+
+
+def test_a_late_failure_report_never_overrides_a_success(fake_runtime: Runtime) -> None:
+    from workers.runner import record_failure
+
+    drive(fake_runtime)
+    before = fake_runtime.board.count("cycle_event")
+    record_failure(fake_runtime, "2026-W47", 1, "report", "the worker running it died (job abandoned)")
+    assert fake_runtime.board.count("cycle_event") == before
+    record = fake_runtime.cycles.get("2026-W47")
+    assert record is not None and record.report_path is not None
