@@ -65,7 +65,7 @@ def run_summary(outcome: Outcome) -> dict[str, Any]:
 
 
 def describe(record: CycleRecord) -> str:
-    lines = []
+    lines = ["Dry run: nothing was applied."] if record.dry_run else []
     if record.report_path:
         lines.append(f"Report: {record.report_path}")
     lines.append(f"SAFE={'true' if record.safe else 'false'}")
@@ -94,7 +94,8 @@ def run(dry_run: bool, no_benchmarks: bool, quick: bool, mode: str, timeout: flo
         chosen, why = choose_mode(runtime, mode, kind)
         wanted = wanted_cycle(runtime, kind, dry_run=dry_run, benchmarks=not no_benchmarks)
         err.print(f"cycle {wanted.cycle_id} ({kind}) on {runtime.connections.description}: "
-                  f"running {'on workers' if chosen == 'workers' else 'in this process'} ({why})", markup=False)
+                  f"running {'on workers' if chosen == 'workers' else 'in this process'} ({why})"
+                  + ("; dry run: nothing will be applied" if dry_run else ""), markup=False)
         outcome = Conductor(runtime, on_event=show_event, on_warning=warn).drive(wanted, chosen, timeout)
         if outcome.action == "finished":
             err.print(f"cycle {wanted.cycle_id} had already finished; nothing ran again", markup=False)

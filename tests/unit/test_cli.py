@@ -65,3 +65,11 @@ def test_unreachable_redis_is_one_clear_line_without_the_password(env: dict[str,
     result = CliRunner().invoke(main, ["status"], env={**env, "REDIS_URL": "redis://:s3cret-pass@127.0.0.1:1/0"})
     assert result.exit_code == 1
     assert "error: ConnectionError" in result.output and "s3cret-pass" not in result.output
+
+
+def test_dry_run_says_so(env: dict[str, str]) -> None:
+    with pytest.warns(RuntimeWarning):
+        result = CliRunner().invoke(main, ["run", "--dry-run", "--json"], env=env)
+    data = last_json(result.stdout)
+    assert data["dry_run"] is True and data["cycle_id"].startswith("2026-W46-dry-")
+    assert "dry run: nothing will be applied" in result.stderr and data["report_path"].endswith("-dry-run.md")
