@@ -45,6 +45,9 @@ class Keys:
     def step_lease(self, cycle_id: str, step: str) -> str:
         return f"{self.prefix}lease:step:{cycle_id}:{step}"
 
+    def publish_lock(self, target: str) -> str:
+        return f"{self.prefix}lock:publish:{target}"
+
     def proposal(self, proposal_id: str) -> str:
         return f"{self.prefix}proposal:{proposal_id}"
 

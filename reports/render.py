@@ -1,4 +1,4 @@
-"""Renders a report to Markdown with Jinja and writes it, with its JSON twin, atomically."""
+"""Renders a report to Markdown with Jinja (within GitHub's issue size) and writes it with its JSON twin and chart."""
 
 from __future__ import annotations
 
@@ -9,8 +9,13 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from reports.markdown import inert
-from reports.weekly import WeeklyReport
+from reports.chart import score_chart
+from reports.markdown import code, inert
+from reports.model import WeeklyReport
+
+GITHUB_BODY_LIMIT = 65_536
+SECTIONS = ("catalog", "benchmark", "research", "waiting", "errors")
+MINIMUM_ITEMS = 3
 
 
 def _environment() -> Environment:
@@ -23,11 +28,37 @@ def _environment() -> Environment:
         keep_trailing_newline=True,
     )
     env.filters["inert"] = inert
+    env.filters["code"] = code
     return env
 
 
-def render_markdown(report: WeeklyReport) -> str:
-    return _environment().get_template("weekly.md.j2").render(report=report)
+def render_markdown(report: WeeklyReport, limit: int = GITHUB_BODY_LIMIT) -> str:
+    """The Markdown, shortened section by section until it fits ``limit`` (the safety status is never cut)."""
+    template = _environment().get_template("weekly.md.j2")
+    limits: dict[str, int | None] = dict.fromkeys(SECTIONS)
+    text = template.render(report=report, limits=limits)
+    sizes = {"catalog": 400, "benchmark": 200, "research": 50, "waiting": 100, "errors": 100}
+    counts = _counts(report)
+    while len(text) > limit and any(size > MINIMUM_ITEMS for size in sizes.values()):
+        sizes = {name: max(MINIMUM_ITEMS, size // 2) for name, size in sizes.items()}
+        limits = dict(sizes)
+        cut = [name for name in SECTIONS if counts[name] > sizes[name]]
+        text = template.render(report=report.model_copy(update={"truncated": cut}), limits=limits)
+    if len(text) > limit:
+        marker = "\n\n> Cut to fit GitHub's issue size; the JSON twin has everything.\n"
+        text = text[: limit - len(marker)].rsplit("\n", 1)[0] + marker
+    return text
+
+
+def _counts(report: WeeklyReport) -> dict[str, int]:
+    catalog = report.catalog
+    return {
+        "catalog": max(len(catalog.added), len(catalog.removed), len(catalog.moves), len(catalog.deprecations),
+                       len(catalog.other)),
+        "benchmark": max(len(report.benchmark.rows), len(report.benchmark.regressions)),
+        "research": len(report.research.findings), "waiting": len(report.waiting),
+        "errors": len(report.source_errors),
+    }
 
 
 def report_filename(report: WeeklyReport) -> str:
@@ -47,9 +78,21 @@ def _write_atomically(path: Path, text: str) -> None:
         raise
 
 
-def write_report(report: WeeklyReport, report_dir: Path) -> Path:
-    """Write ``<report dir>/YYYY-MM-DD.md`` and its ``.json`` twin; returns the Markdown path."""
+def write_json(report: WeeklyReport, markdown_path: Path) -> None:
+    _write_atomically(markdown_path.with_suffix(".json"),
+                      json.dumps(report.model_dump(mode="json"), indent=2) + "\n")
+
+
+def write_report(report: WeeklyReport, report_dir: Path) -> tuple[Path, str]:
+    """Write ``<report dir>/YYYY-MM-DD.md``, its ``.json`` twin and its chart; returns the path and the Markdown."""
     path = report_dir / report_filename(report)
-    _write_atomically(path.with_suffix(".json"), json.dumps(report.model_dump(mode="json"), indent=2) + "\n")
-    _write_atomically(path, render_markdown(report))
-    return path
+    chart = score_chart(report.benchmark.trend)
+    if chart is not None:
+        chart_path = path.with_name(path.stem + "-scores.svg")
+        _write_atomically(chart_path, chart)
+        report = report.model_copy(update={"benchmark": report.benchmark.model_copy(
+            update={"chart": chart_path.name})})
+    markdown = render_markdown(report)
+    write_json(report, path)
+    _write_atomically(path, markdown)
+    return path, markdown

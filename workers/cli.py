@@ -58,16 +58,25 @@ def run_summary(outcome: Outcome) -> dict[str, Any]:
     for event in outcome.events:
         if event.status.value != "started" or event.step not in steps:
             steps[event.step] = {"status": event.status.value, "seconds": event.seconds, "reason": event.reason}
+    published = next((e.summary.get("published") for e in reversed(outcome.events)
+                      if e.step == "report" and e.status.value == "succeeded"), None) or {}
     return {"cycle_id": record.cycle_id, "kind": record.kind, "safe": record.safe, "report_path": record.report_path,
             "steps": steps, "dry_run": record.dry_run, "action": outcome.action, "run": record.run,
+            "published": published,
             "mode": outcome.mode, "reasons": record.safety_reasons,
             "finished_at": record.finished_at.isoformat() if record.finished_at else None}
 
 
-def describe(record: CycleRecord) -> str:
+def describe_publications(published: dict[str, Any]) -> list[str]:
+    return [f"Published to {target}: {p.get('action')}" + (f" #{p['number']}" if p.get("number") else "")
+            + (f" ({p['error']})" if p.get("error") else "") for target, p in published.items()]
+
+
+def describe(record: CycleRecord, published: dict[str, Any]) -> str:
     lines = ["Dry run: nothing was applied."] if record.dry_run else []
     if record.report_path:
         lines.append(f"Report: {record.report_path}")
+    lines += describe_publications(published)
     lines.append(f"SAFE={'true' if record.safe else 'false'}")
     lines.extend(f"  - {reason}" for reason in record.safety_reasons)
     return "\n".join(lines)
@@ -101,7 +110,8 @@ def run(dry_run: bool, no_benchmarks: bool, quick: bool, mode: str, timeout: flo
             err.print(f"cycle {wanted.cycle_id} had already finished; nothing ran again", markup=False)
         elif outcome.action == "running":
             err.print(f"cycle {wanted.cycle_id} was already running; followed it to its end", markup=False)
-        emit(run_summary(outcome), as_json, describe(outcome.record))
+        summary = run_summary(outcome)
+        emit(summary, as_json, describe(outcome.record, summary["published"]))
         if fail_unsafe and outcome.record.safe is False:
             sys.exit(3)
 
@@ -136,9 +146,11 @@ def status(as_json: bool, limit: int) -> None:
 
 @main.command()
 @click.option("--cycle", "cycle_id", default=None, help="Cycle id (default: the latest weekly cycle).")
+@click.option("--publish", "publish_it", is_flag=True,
+              help="Also publish it: open/update the GitHub issue when SAFE=false, close it when SAFE=true.")
 @click.option("--json", "as_json", is_flag=True)
 @handles_errors
-def report(cycle_id: str | None, as_json: bool) -> None:
+def report(cycle_id: str | None, publish_it: bool, as_json: bool) -> None:
     """Render (or re-render) a cycle's report from the blackboard."""
     settings = _settings()
     setup_logging(False, settings.secrets())
@@ -147,9 +159,10 @@ def report(cycle_id: str | None, as_json: bool) -> None:
             (r for r in runtime.cycles.recent(50) if r.kind == "weekly"), None)
         if record is None:
             raise click.UsageError(f"no cycle {cycle_id}" if cycle_id else "no weekly cycle yet (run: improve run)")
-        path, safe = write_cycle_report(runtime, record)
-    emit({"cycle_id": record.cycle_id, "safe": safe, "report_path": str(path), "published": {}}, as_json,
-         f"Report: {path}\nSAFE={'true' if safe else 'false'}")
+        path, safe, published = write_cycle_report(runtime, record, publish_it=publish_it)
+    lines = [f"Report: {path}", f"SAFE={'true' if safe else 'false'}", *describe_publications(published)]
+    emit({"cycle_id": record.cycle_id, "safe": safe, "report_path": str(path), "published": published}, as_json,
+         "\n".join(lines))
 
 
 @main.command()

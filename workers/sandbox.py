@@ -38,8 +38,9 @@ Handler = Callable[[Request], Response]
 class LoopbackServer:
     """A threaded HTTP server on 127.0.0.1 with a free port, answering from a route table; records requests."""
 
-    def __init__(self, routes: dict[tuple[str, str], Handler]) -> None:
+    def __init__(self, routes: dict[tuple[str, str], Handler], fallback: Handler | None = None) -> None:
         self.routes = routes
+        self.fallback = fallback
         self.requests: list[Request] = []
         server = self
 
@@ -50,7 +51,7 @@ class LoopbackServer:
                 request = Request(self.command, parts.path, parse_qs(parts.query), dict(self.headers.items()),
                                   self.rfile.read(length) if length else b"")
                 server.requests.append(request)
-                handler = server.routes.get((self.command, parts.path))
+                handler = server.routes.get((self.command, parts.path)) or server.fallback
                 response = handler(request) if handler else Response.json({"error": "not found"}, 404)
                 self.send_response(response.status)
                 for name, value in response.headers.items():
@@ -83,23 +84,41 @@ class LoopbackServer:
 
 @dataclass(frozen=True)
 class Upstream:
-    """One stand-in upstream: the setting it replaces and the routes it answers (each agent issue adds one)."""
+    """One stand-in upstream: the setting it replaces, how it answers, and any settings it needs (each agent issue
+    adds one)."""
 
     name: str
     setting: str
-    routes: Callable[[], dict[tuple[str, str], Handler]]
+    routes: Callable[[], dict[tuple[str, str], Handler]] = dict
     path: str = ""
+    fallback: Callable[[], Handler] | None = None
+    extra: Callable[[], dict[str, Any]] = dict
 
 
-UPSTREAMS: list[Upstream] = []
+def _github() -> Upstream:
+    from pydantic import SecretStr
+
+    def handler() -> Handler:
+        from workers.github_fake import FakeGitHub  # imports this module: import it when the sandbox starts
+
+        return FakeGitHub(token="sandbox-token").handle
+
+    return Upstream("github", "github_api_url", fallback=handler,
+                    extra=lambda: {"github_token": SecretStr("sandbox-token"),
+                                   "github_repository": "sandbox/product"})
+
+
+UPSTREAMS: list[Upstream] = [_github()]
 
 
 @contextmanager
-def sandbox(upstreams: list[Upstream] | None = None) -> Iterator[dict[str, str]]:
+def sandbox(upstreams: list[Upstream] | None = None) -> Iterator[dict[str, Any]]:
     """Start every stand-in upstream; yields the settings that point the system at them."""
     with ExitStack() as stack:
-        overrides = {}
+        overrides: dict[str, Any] = {}
         for upstream in upstreams if upstreams is not None else UPSTREAMS:
-            server = stack.enter_context(LoopbackServer(upstream.routes()))
+            fallback = upstream.fallback() if upstream.fallback else None
+            server = stack.enter_context(LoopbackServer(upstream.routes(), fallback))
             overrides[upstream.setting] = server.url + upstream.path
+            overrides.update(upstream.extra())
         yield overrides

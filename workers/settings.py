@@ -68,6 +68,10 @@ class Settings(BaseSettings):
                                 validation_alias="GITHUB_API_URL")
     github_token: SecretStr | None = _env("GITHUB_TOKEN")
     github_repository: str | None = _env("GITHUB_REPOSITORY")
+    github_issue_title: str = Field("improve: the weekly cycle is not SAFE", validation_alias="IMPROVE_GITHUB_TITLE")
+    github_issue_label: str = Field("improve-unsafe", validation_alias="IMPROVE_GITHUB_LABEL")
+    publish_max_wait: float = Field(60.0, ge=0, validation_alias="IMPROVE_PUBLISH_MAX_WAIT")
+    slack_webhook_url: SecretStr | None = _env("SLACK_WEBHOOK_URL")
 
     @field_validator("now", mode="before")
     @classmethod
@@ -100,7 +104,7 @@ class Settings(BaseSettings):
 
     def secrets(self) -> list[str]:
         """Every secret value, so logs, entries and errors can mask them."""
-        values = [self.openrouter_api_key, self.hf_token, self.github_token]
+        values = [self.openrouter_api_key, self.hf_token, self.github_token, self.slack_webhook_url]
         found = [v.get_secret_value() for v in values if v is not None]
         if self.redis_url is not None:
             from urllib.parse import urlsplit

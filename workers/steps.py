@@ -10,10 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from blackboard.cycles import CycleRecord
-from blackboard.entries import SkipReason, StepStatus
+from blackboard.entries import ProposalStatus, SkipReason, StepStatus
+from reports.model import WeeklyReport
 from reports.render import write_report
-from reports.weekly import WeeklyReport, build_report
+from reports.weekly import CycleHistory, build_report
 from workers.dag import step_named, steps_for
+from workers.publication import publish
 from workers.runtime import Runtime
 
 
@@ -40,22 +42,38 @@ class StepResult:
 StepFunction = Callable[[StepContext], StepResult]
 
 
+HISTORY_CYCLES = 8
+HISTORY_KINDS = ("measurement", "applied", "rolled_back")
+
+
 def cycle_report(runtime: Runtime, record: CycleRecord, pending: tuple[str, ...] = ()) -> WeeklyReport:
+    """Build a cycle's report from the blackboard, with recent cycles of the same kind for trends and rates."""
     entries = runtime.board.read_cycle(record.cycle_id)
     steps = [step.name for step in steps_for(record.kind)]
-    return build_report(record, entries, steps, runtime.clock.now(), pending=pending)
+    earlier = [past for past in runtime.cycles.recent(HISTORY_CYCLES * 3)
+               if past.kind == record.kind and not past.dry_run and past.created_at < record.created_at]
+    history = [CycleHistory(past, runtime.board.read_cycle(past.cycle_id, kinds=HISTORY_KINDS))
+               for past in earlier[:HISTORY_CYCLES]]
+    proposals = runtime.proposals.with_status(ProposalStatus.PENDING)
+    return build_report(record, entries, steps, runtime.clock.now(), pending=pending, history=history,
+                        proposals=proposals)
 
 
-def write_cycle_report(runtime: Runtime, record: CycleRecord, pending: tuple[str, ...] = ()) -> tuple[Path, bool]:
+def write_cycle_report(runtime: Runtime, record: CycleRecord, pending: tuple[str, ...] = (),
+                       publish_it: bool = False) -> tuple[Path, bool, dict[str, Any]]:
+    """Render a cycle's report to the report folder and, if asked, publish it; returns path, SAFE, publications."""
     report = cycle_report(runtime, record, pending)
-    return write_report(report, runtime.settings.report_dir), report.safe
+    path, markdown = write_report(report, runtime.settings.report_dir)
+    published = publish(runtime, record, report, markdown, path) if publish_it else {}
+    return path, report.safe, published
 
 
 def report_step(context: StepContext) -> StepResult:
     runtime = context.runtime
-    path, safe = write_cycle_report(runtime, context.record, pending=(context.step,))
+    path, safe, published = write_cycle_report(runtime, context.record, pending=(context.step,), publish_it=True)
     trimmed = runtime.board.trim(timedelta(days=runtime.settings.retention_days), now=runtime.clock.now())
-    return StepResult(summary={"report_path": str(path), "safe": safe, "trimmed": sum(trimmed.removed.values()),
+    return StepResult(summary={"report_path": str(path), "safe": safe, "published": published,
+                               "trimmed": sum(trimmed.removed.values()),
                                "trim_held_back": {kind: groups for kind, groups in trimmed.held_back.items()}})
 
 
