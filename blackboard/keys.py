@@ -45,6 +45,18 @@ class Keys:
     def step_lease(self, cycle_id: str, step: str) -> str:
         return f"{self.prefix}lease:step:{cycle_id}:{step}"
 
+    def catalog_snapshot(self, source: str) -> str:
+        return f"{self.prefix}catalog:{source}:snapshot"
+
+    def catalog_meta(self, source: str) -> str:
+        return f"{self.prefix}catalog:{source}:meta"
+
+    def catalog_tombstones(self, source: str) -> str:
+        return f"{self.prefix}catalog:{source}:tombstones"
+
+    def catalog_health(self, source: str) -> str:
+        return f"{self.prefix}catalog:{source}:health"
+
     def publish_lock(self, target: str) -> str:
         return f"{self.prefix}lock:publish:{target}"
 

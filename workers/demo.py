@@ -17,19 +17,23 @@ from workers.trigger import wanted_cycle
 
 
 def demo_weeks(now: datetime) -> list[datetime]:
-    """Last week's and this week's Sunday 03:00 UTC."""
+    """Sunday 03:00 UTC of the last three weeks, this one last."""
     sunday = (now - timedelta(days=(now.weekday() + 1) % 7)).replace(hour=3, minute=0, second=0, microsecond=0)
-    return [sunday - timedelta(days=7), sunday]
+    return [sunday - timedelta(days=14), sunday - timedelta(days=7), sunday]
 
 
 def run_demo(settings: Settings) -> tuple[dict[str, Any], str]:
     now = settings.now or datetime.now(UTC)
     state_dir, report_dir = settings.state_dir / "demo", settings.report_dir / "demo"
     cycles: list[dict[str, Any]] = []
-    with sandbox() as overrides:
-        err.print(f"sandbox: {len(UPSTREAMS)} stand-in upstream(s) on loopback"
-                  + "".join(f"\n  {name} -> {url}" for name, url in overrides.items()), markup=False)
-        for week in demo_weeks(now):
+    with sandbox() as world:
+        overrides = world.settings
+        err.print(f"sandbox: {len(UPSTREAMS)} stand-in upstreams on loopback"
+                  + "".join(f"\n  {name} -> {url}" for name, url in overrides.items() if name.endswith("_url")),
+                  markup=False)
+        for index, week in enumerate(demo_weeks(now)):
+            if index:
+                world.next_week()
             week_settings = settings.model_copy(update={
                 "redis_url": None, "state_dir": state_dir, "report_dir": report_dir, "now": week, **overrides})
             with opened(week_settings) as runtime:

@@ -108,17 +108,42 @@ def _github() -> Upstream:
                                    "github_repository": "sandbox/product"})
 
 
-UPSTREAMS: list[Upstream] = [_github()]
+def _openrouter() -> Upstream:
+    def handler() -> Handler:
+        from workers.openrouter_fake import FakeOpenRouter  # imports this module: import it when the sandbox starts
+
+        fake = FakeOpenRouter()
+        WEEKLY_HOOKS.append(fake.next_week)
+        return fake.handle
+
+    return Upstream("openrouter", "openrouter_base_url", fallback=handler, path="/api/v1",
+                    extra=lambda: {"catalog_min_models": 50})
+
+
+WEEKLY_HOOKS: list[Callable[[], None]] = []
+UPSTREAMS: list[Upstream] = [_github(), _openrouter()]
+
+
+@dataclass
+class Sandbox:
+    settings: dict[str, Any]
+    hooks: list[Callable[[], None]]
+
+    def next_week(self) -> None:
+        """Move every stand-in upstream on to the next simulated week."""
+        for hook in self.hooks:
+            hook()
 
 
 @contextmanager
-def sandbox(upstreams: list[Upstream] | None = None) -> Iterator[dict[str, Any]]:
+def sandbox(upstreams: list[Upstream] | None = None) -> Iterator[Sandbox]:
     """Start every stand-in upstream; yields the settings that point the system at them."""
     with ExitStack() as stack:
         overrides: dict[str, Any] = {}
+        WEEKLY_HOOKS.clear()
         for upstream in upstreams if upstreams is not None else UPSTREAMS:
             fallback = upstream.fallback() if upstream.fallback else None
             server = stack.enter_context(LoopbackServer(upstream.routes(), fallback))
             overrides[upstream.setting] = server.url + upstream.path
             overrides.update(upstream.extra())
-        yield overrides
+        yield Sandbox(overrides, list(WEEKLY_HOOKS))

@@ -56,6 +56,16 @@ class Settings(BaseSettings):
     step_overrides: dict[str, str] = Field(
         default_factory=dict, validation_alias="IMPROVE_STEP_OVERRIDES")
 
+    catalog_min_models: int = Field(50, ge=0, validation_alias="IMPROVE_CATALOG_MIN_MODELS")
+    catalog_min_share: float = Field(0.5, ge=0, le=1, validation_alias="IMPROVE_CATALOG_MIN_SHARE")
+    catalog_grace_days: int = Field(30, ge=1, validation_alias="IMPROVE_CATALOG_GRACE_DAYS")
+    catalog_inactive_days: int = Field(7, ge=1, validation_alias="IMPROVE_CATALOG_INACTIVE_DAYS")
+    routed_models: list[str] = Field(default_factory=list, validation_alias="IMPROVE_ROUTED_MODELS")
+    http_timeout: float = Field(30.0, gt=0, validation_alias="IMPROVE_HTTP_TIMEOUT")
+    http_attempts: int = Field(4, ge=1, le=10, validation_alias="IMPROVE_HTTP_ATTEMPTS")
+    http_max_bytes: int = Field(64 * 1024 * 1024, gt=0, validation_alias="IMPROVE_HTTP_MAX_BYTES")
+    http_max_wait: float = Field(60.0, ge=0, validation_alias="IMPROVE_HTTP_MAX_WAIT")
+
     openrouter_base_url: str = Field("https://openrouter.ai/api/v1",
                                      validation_alias="OPENROUTER_BASE_URL")
     openrouter_api_key: SecretStr | None = _env("OPENROUTER_API_KEY")

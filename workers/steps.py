@@ -14,6 +14,7 @@ from blackboard.entries import ProposalStatus, SkipReason, StepStatus
 from reports.model import WeeklyReport
 from reports.render import write_report
 from reports.weekly import CycleHistory, build_report
+from workers.catalog_sync import full_sync, quick_sync
 from workers.dag import step_named, steps_for
 from workers.publication import publish
 from workers.runtime import Runtime
@@ -77,7 +78,15 @@ def report_step(context: StepContext) -> StepResult:
                                "trim_held_back": {kind: groups for kind, groups in trimmed.held_back.items()}})
 
 
-BUILTIN: dict[str, StepFunction] = {"report": report_step}
+def catalog_step(context: StepContext) -> StepResult:
+    sync = quick_sync if context.record.kind == "quick" else full_sync
+    outcome = sync(context.runtime, context.record.cycle_id, context.step)
+    note = "catalog rejected: last good snapshot kept" if outcome.rejected else (
+        "source errors: see the report" if outcome.errors else "")
+    return StepResult(reason=note, summary=outcome.to_json())
+
+
+BUILTIN: dict[str, StepFunction] = {"report": report_step, "catalog_sync": catalog_step}
 NOT_IMPLEMENTED = "not implemented yet"
 
 

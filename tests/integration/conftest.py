@@ -18,7 +18,7 @@ import pytest
 import redis
 from rq import Worker
 
-from tests.conftest import REPO
+from tests.conftest import NO_UPSTREAM, REPO
 
 pytestmark = pytest.mark.integration
 
@@ -40,7 +40,8 @@ class Cluster:
             "REDIS_URL": self.redis_url, "IMPROVE_KEY_PREFIX": self.prefix, "IMPROVE_LEASE_SECONDS": "2",
             "IMPROVE_STATE_DIR": str(self.tmp_path / "state"), "IMPROVE_REPORT_DIR": str(self.tmp_path / "reports"),
             "IMPROVE_NOW": "2026-11-22T03:00:00Z", "IMPROVE_CONFIG": str(self.tmp_path / "none.toml"),
-            "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1",
+            "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1", "OPENROUTER_BASE_URL": NO_UPSTREAM,
+            "IMPROVE_HTTP_ATTEMPTS": "1",
         })
         base.update(self.env_overrides)
         base.update(extra)

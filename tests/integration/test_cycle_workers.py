@@ -12,6 +12,7 @@ from rq import Queue
 from rq.registry import DeferredJobRegistry, FailedJobRegistry, StartedJobRegistry
 
 from blackboard.entries import Finding, StepStatus
+from tests.conftest import NO_UPSTREAM
 from workers.conductor import Conductor
 from workers.dag import QUEUES
 from workers.runtime import opened
@@ -27,7 +28,8 @@ def settings_for(cluster: Cluster) -> Settings:
     env = cluster.env()
     return Settings(redis_url=cluster.redis_url, key_prefix=cluster.prefix, lease_seconds=2.0,
                     state_dir=Path(env["IMPROVE_STATE_DIR"]), report_dir=Path(env["IMPROVE_REPORT_DIR"]),
-                    now=env["IMPROVE_NOW"], step_overrides={})  # type: ignore[arg-type]
+                    now=env["IMPROVE_NOW"], step_overrides={}, openrouter_base_url=NO_UPSTREAM,
+                    http_attempts=1)  # type: ignore[arg-type]
 
 
 def nothing_stranded(client: redis.Redis) -> None:

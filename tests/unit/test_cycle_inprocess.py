@@ -35,7 +35,10 @@ def test_weekly_cycle_runs_every_step_and_reports(fake_runtime: Runtime) -> None
     assert action == "started"
     outcome = terminal(events)
     assert outcome["report"] == StepStatus.SUCCEEDED
-    assert all(outcome[s.name] == StepStatus.SKIPPED for s in WEEKLY if s.name != "report")
+    assert outcome["catalog_sync"] == StepStatus.SUCCEEDED  # it ran; its upstream was unreachable (a source error)
+    assert all(outcome[s.name] == StepStatus.SKIPPED for s in WEEKLY if s.name not in ("report", "catalog_sync"))
+    errors = fake_runtime.board.read_cycle("2026-W47", kinds=["source_error"])
+    assert [e.error_type for e in errors] == ["connection"]  # type: ignore[attr-defined]
     record = fake_runtime.cycles.get("2026-W47")
     assert record is not None and record.safe is False and record.finished_at is not None
     assert record.report_path and Path(record.report_path).name == "2026-11-22.md"
@@ -44,7 +47,7 @@ def test_weekly_cycle_runs_every_step_and_reports(fake_runtime: Runtime) -> None
     order = [(e.step, e.status) for e in events]
     plan_start = order.index(("plan", StepStatus.STARTED))
     for parent in ("catalog_sync", "research_scan", "benchmark_pre"):
-        assert order.index((parent, StepStatus.SKIPPED)) < plan_start
+        assert order.index((parent, outcome[parent])) < plan_start
 
 
 def test_triggering_a_finished_cycle_runs_nothing(fake_runtime: Runtime) -> None:

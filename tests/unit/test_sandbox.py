@@ -20,5 +20,5 @@ def test_loopback_server_answers_routes_and_records_requests() -> None:
 def test_sandbox_points_settings_at_its_servers() -> None:
     upstream = Upstream("openrouter", "openrouter_base_url", lambda: {("GET", "/api/v1/models"):
                                                                      lambda r: Response.json({"data": []})}, "/api/v1")
-    with sandbox([upstream]) as overrides:
-        assert httpx.get(overrides["openrouter_base_url"] + "/models").json() == {"data": []}
+    with sandbox([upstream]) as world:
+        assert httpx.get(world.settings["openrouter_base_url"] + "/models").json() == {"data": []}

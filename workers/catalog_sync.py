@@ -1,0 +1,133 @@
+"""Catalog sync: fetch OpenRouter, check it, diff it against the last good snapshot, post the changes."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from agents.catalog import SOURCE, CatalogPolicy, Tombstone, diff, index, validate
+from agents.sources.http import Fetcher, SourceFailure
+from agents.sources.openrouter import OpenRouter
+from blackboard.entries import CatalogChange, SourceError
+from blackboard.snapshots import Snapshot, SnapshotBook
+from workers.runtime import Runtime
+
+logger = logging.getLogger(__name__)
+HEALTH_DROP = 5.0  # uptime points (last day) that make a routed model's health worth a change entry
+
+
+@dataclass
+class SyncOutcome:
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    repriced: list[str] = field(default_factory=list)
+    rejected: bool = False
+    errors: list[str] = field(default_factory=list)
+    changes: int = 0
+    models: int = 0
+    quick: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"added": self.added, "removed": self.removed, "repriced": self.repriced, "rejected": self.rejected,
+                "errors": self.errors, "changes": self.changes, "models": self.models, "quick": self.quick}
+
+
+def _open_source(runtime: Runtime) -> tuple[OpenRouter, httpx.Client]:
+    settings = runtime.settings
+    headers = {"User-Agent": "improve-catalog-agent"}
+    if settings.openrouter_api_key is not None:
+        headers["Authorization"] = f"Bearer {settings.openrouter_api_key.get_secret_value()}"
+    client = httpx.Client(timeout=settings.http_timeout, headers=headers, follow_redirects=True)
+    fetcher = Fetcher("openrouter", client, attempts=settings.http_attempts, max_wait=settings.http_max_wait,
+                      max_bytes=settings.http_max_bytes, secrets=settings.secrets())
+    return OpenRouter(fetcher, settings.openrouter_base_url), client
+
+
+def _error(runtime: Runtime, cycle_id: str, step: str, failure: SourceFailure) -> SourceError:
+    return SourceError(cycle_id=cycle_id, agent="catalog", created_at=runtime.clock.now(), step=step,
+                       source=failure.source, error_type=failure.error_type, message=failure.message,
+                       status_code=failure.status_code, url=failure.url)
+
+
+def policy_of(runtime: Runtime) -> CatalogPolicy:
+    s = runtime.settings
+    return CatalogPolicy(min_models=s.catalog_min_models, min_share=s.catalog_min_share,
+                         grace_days=s.catalog_grace_days, inactive_days=s.catalog_inactive_days)
+
+
+def full_sync(runtime: Runtime, cycle_id: str, step: str = "catalog_sync") -> SyncOutcome:
+    """The weekly sync. A failed fetch or an untrustworthy catalog keeps the last good snapshot and says why."""
+    book = SnapshotBook(runtime.connections.board, runtime.keys)
+    previous = book.load(SOURCE)
+    outcome = SyncOutcome(models=previous.count if previous else 0)
+    source, client = _open_source(runtime)
+    try:
+        raw = source.models()
+    except SourceFailure as failure:
+        runtime.board.post(_error(runtime, cycle_id, step, failure))
+        outcome.errors.append(str(failure))
+        return outcome
+    finally:
+        client.close()
+    problems = validate(raw, previous.count if previous else None, policy_of(runtime))
+    if problems:
+        reason = "catalog rejected, last good snapshot kept: " + "; ".join(problems)
+        rejection = SourceFailure(SOURCE, "integrity", reason)
+        runtime.board.post(_error(runtime, cycle_id, step, rejection))
+        outcome.rejected, outcome.errors = True, [str(rejection)]
+        return outcome
+    current = index(raw)
+    graves = {key: Tombstone.from_json(value) for key, value in book.tombstones(SOURCE).items()}
+    now = runtime.clock.now()
+    found = diff(previous.models if previous else None, current, graves, cycle_id, now, policy_of(runtime))
+    runtime.board.post_many(found.changes)  # first the facts, then the snapshot: a retry re-posts, deduplicated
+    book.save(Snapshot(SOURCE, current, now, cycle_id), {k: v.to_json() for k, v in found.tombstones.items()})
+    outcome.added, outcome.removed, outcome.repriced = found.ids("added", "returned"), found.ids("removed"), found.ids(
+        "repriced")
+    outcome.changes, outcome.models = len(found.changes), len(current)
+    return outcome
+
+
+def _health(endpoints: dict[str, Any]) -> dict[str, Any]:
+    items = [e for e in endpoints.get("endpoints") or [] if isinstance(e, dict)]
+    uptimes = [float(e["uptime_last_1d"]) for e in items if isinstance(e.get("uptime_last_1d"), (int, float))]
+    return {"endpoints": len(items), "uptime_last_1d": round(max(uptimes), 2) if uptimes else None,
+            "statuses": sorted({str(e.get("status")) for e in items if e.get("status") is not None})}
+
+
+def quick_sync(runtime: Runtime, cycle_id: str, step: str = "catalog_sync") -> SyncOutcome:
+    """Every 6 hours: the health of the models the routing uses, from their OpenRouter endpoints."""
+    book = SnapshotBook(runtime.connections.board, runtime.keys)
+    outcome = SyncOutcome(quick=True, models=len(runtime.settings.routed_models))
+    known, changes, seen = book.health(SOURCE), [], {}
+    source, client = _open_source(runtime)
+    now = runtime.clock.now()
+    try:
+        for model_id in runtime.settings.routed_models:
+            try:
+                health = _health(source.endpoints(model_id))
+            except SourceFailure as failure:
+                if failure.status_code != 404:
+                    runtime.board.post(_error(runtime, cycle_id, step, failure))
+                    outcome.errors.append(str(failure))
+                    continue
+                health = {"endpoints": 0, "uptime_last_1d": None, "statuses": []}
+            seen[model_id] = health
+            before = known.get(model_id)
+            if before is None:
+                continue
+            uptime_before, uptime_now = before.get("uptime_last_1d"), health["uptime_last_1d"]
+            dropped = uptime_before is not None and (uptime_now is None or uptime_before - uptime_now >= HEALTH_DROP)
+            if before.get("endpoints") != health["endpoints"] or dropped:
+                changes.append(CatalogChange(cycle_id=cycle_id, agent="catalog", created_at=now, source=SOURCE,
+                                             model_id=model_id, change="health_changed", field="endpoints",
+                                             old=before, new=health, details={"degraded": dropped or None}))
+    finally:
+        client.close()
+    runtime.board.post_many(changes)
+    book.save_health(SOURCE, seen)
+    outcome.changes = len(changes)
+    return outcome
