@@ -3,48 +3,19 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 import click
-import redis
-from pydantic import ValidationError
 
 from blackboard.cycles import CycleKind, CycleRecord
-from blackboard.errors import BlackboardError
-from blackboard.redaction import redact
+from workers.catalog_cli import catalog, sync
 from workers.conductor import Conductor, Outcome, choose_mode
-from workers.console import emit, err, setup_logging, show_event, warn
+from workers.console import emit, err, handles_errors, load_settings, setup_logging, show_event, warn
 from workers.dag import QUEUES
 from workers.runtime import opened
-from workers.settings import Settings
 from workers.status import gather
 from workers.steps import write_cycle_report
 from workers.trigger import wanted_cycle
-
-
-def _settings() -> Settings:
-    try:
-        return Settings()
-    except ValidationError as exc:
-        raise click.UsageError(f"invalid settings:\n{exc}") from exc
-
-
-def handles_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn infrastructure failures into one clear line and a non-zero exit, never a traceback of secrets."""
-    @wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except (redis.RedisError, BlackboardError, TimeoutError, RuntimeError, OSError) as exc:
-            try:
-                secrets = Settings().secrets()
-            except ValidationError:
-                secrets = []
-            err.print(f"error: {redact(f'{type(exc).__name__}: {exc}', secrets)}", markup=False)
-            sys.exit(1)
-    return wrapper
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -96,7 +67,7 @@ def describe(record: CycleRecord, published: dict[str, Any]) -> str:
 def run(dry_run: bool, no_benchmarks: bool, quick: bool, mode: str, timeout: float | None, fail_unsafe: bool,
         as_json: bool, verbose: bool) -> None:
     """Run this week's cycle now (or resume it; a finished cycle is not run twice)."""
-    settings = _settings()
+    settings = load_settings()
     setup_logging(verbose, settings.secrets())
     with opened(settings) as runtime:
         kind: CycleKind = "quick" if quick else "weekly"
@@ -122,7 +93,7 @@ def run(dry_run: bool, no_benchmarks: bool, quick: bool, mode: str, timeout: flo
 @handles_errors
 def status(as_json: bool, limit: int) -> None:
     """Recent cycles and their SAFE flag, what runs now, queues, workers, schedules, pending approvals."""
-    settings = _settings()
+    settings = load_settings()
     setup_logging(False, settings.secrets())
     with opened(settings) as runtime:
         data = gather(runtime, limit)
@@ -152,7 +123,7 @@ def status(as_json: bool, limit: int) -> None:
 @handles_errors
 def report(cycle_id: str | None, publish_it: bool, as_json: bool) -> None:
     """Render (or re-render) a cycle's report from the blackboard."""
-    settings = _settings()
+    settings = load_settings()
     setup_logging(False, settings.secrets())
     with opened(settings) as runtime:
         record = runtime.cycles.get(cycle_id) if cycle_id else next(
@@ -177,7 +148,7 @@ def worker(queues: str, name: str | None, burst: bool, with_scheduler: bool, ver
     from workers.connection import from_url
     from workers.worker import CycleWorker, worker_options
 
-    settings = _settings()
+    settings = load_settings()
     setup_logging(verbose, settings.secrets())
     if settings.redis_url is None:
         raise click.UsageError("improve worker needs REDIS_URL: workers share one Redis "
@@ -197,14 +168,17 @@ def worker(queues: str, name: str | None, burst: bool, with_scheduler: bool, ver
 @click.option("-v", "--verbose", is_flag=True)
 @handles_errors
 def demo(as_json: bool, verbose: bool) -> None:
-    """The sandbox world: local stand-in upstreams, two weekly cycles a simulated week apart, embedded Redis."""
+    """The sandbox world: stand-in upstreams on loopback, three weekly cycles a simulated week apart."""
     from workers.demo import run_demo
 
-    settings = _settings()
+    settings = load_settings()
     setup_logging(verbose, settings.secrets())
     data, human = run_demo(settings)
     emit(data, as_json, human)
 
+
+main.add_command(sync)
+main.add_command(catalog)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -5,12 +5,19 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
+import click
+import redis
+from pydantic import ValidationError
 from rich.console import Console
 
 from blackboard.entries import CycleEvent, StepStatus
+from blackboard.errors import BlackboardError
 from blackboard.redaction import redact
+from workers.settings import Settings
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 MARKS = {StepStatus.STARTED: "…", StepStatus.SUCCEEDED: "✓", StepStatus.FAILED: "✗", StepStatus.SKIPPED: "-"}
@@ -57,3 +64,26 @@ def emit(data: dict[str, Any], as_json: bool, human: str = "") -> None:
     elif human:
         sys.stdout.write(human + "\n")
     sys.stdout.flush()
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise click.UsageError(f"invalid settings:\n{exc}") from exc
+
+
+def handles_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn infrastructure failures into one clear line and a non-zero exit, never a traceback of secrets."""
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except (redis.RedisError, BlackboardError, TimeoutError, RuntimeError, OSError) as exc:
+            try:
+                secrets = Settings().secrets()
+            except ValidationError:
+                secrets = []
+            err.print(f"error: {redact(f'{type(exc).__name__}: {exc}', secrets)}", markup=False)
+            sys.exit(1)
+    return wrapper

@@ -1,4 +1,4 @@
-"""`improve demo`: the sandbox world, two weekly cycles a simulated week apart, on the embedded default."""
+"""`improve demo`: the sandbox world, three weekly cycles a simulated week apart, on the embedded default."""
 
 from __future__ import annotations
 

@@ -1,0 +1,87 @@
+"""`improve sync` and `improve catalog`: the model catalog by hand."""
+
+from __future__ import annotations
+
+import click
+
+from workers.console import emit, handles_errors, load_settings, setup_logging
+from workers.runtime import opened
+
+
+@click.command()
+@click.option("--quick", is_flag=True, help="Only the health of the routed models (OpenRouter endpoints).")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("-v", "--verbose", is_flag=True)
+@handles_errors
+def sync(quick: bool, as_json: bool, verbose: bool) -> None:
+    """Sync the model catalog now (its changes count towards this week's, or this quick period's, cycle)."""
+    from workers.catalog_sync import full_sync, quick_sync
+    from workers.trigger import cycle_id_for
+
+    settings = load_settings()
+    setup_logging(verbose, settings.secrets())
+    with opened(settings) as runtime:
+        cycle_id = cycle_id_for(runtime, "quick" if quick else "weekly", dry_run=False)
+        outcome = (quick_sync if quick else full_sync)(runtime, cycle_id, "sync")
+    data = {"cycle_id": cycle_id, **outcome.to_json()}
+    human = [f"catalog sync for {cycle_id}: {outcome.models} models, {outcome.changes} changes"
+             + (" (REJECTED: last good snapshot kept)" if outcome.rejected else "")]
+    human += [f"  {label}: {', '.join(ids[:10])}{' …' if len(ids) > 10 else ''}" for label, ids in
+              (("added", outcome.added), ("removed", outcome.removed), ("repriced", outcome.repriced)) if ids]
+    human += [f"  error: {error}" for error in outcome.errors]
+    emit(data, as_json, "\n".join(human))
+
+
+@click.group()
+def catalog() -> None:
+    """The last good model catalog."""
+
+
+@catalog.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--search", default="", help="Only ids containing this text.")
+@handles_errors
+def catalog_list(as_json: bool, search: str) -> None:
+    from agents.catalog import SOURCE, summary
+    from blackboard.snapshots import SnapshotBook
+
+    settings = load_settings()
+    setup_logging(False, settings.secrets())
+    with opened(settings) as runtime:
+        snapshot = SnapshotBook(runtime.connections.board, runtime.keys).load(SOURCE)
+    if snapshot is None:
+        raise click.UsageError("no catalog yet (run: improve sync)")
+    models = [{"id": model_id, **summary(model)} for model_id, model in sorted(snapshot.models.items())
+              if search.lower() in model_id.lower()]
+    human = [f"{len(models)} models (fetched {snapshot.fetched_at:%Y-%m-%d %H:%M} UTC, cycle {snapshot.cycle_id})"]
+    human += [f"  {m['id']:<50} {m['context_length']!s:>8}  {m['pricing']['prompt']:>12} "
+              f"{m['pricing']['completion']:>12}" for m in models]
+    emit({"source": SOURCE, "fetched_at": snapshot.fetched_at.isoformat(), "cycle_id": snapshot.cycle_id,
+          "models": models}, as_json, "\n".join(human))
+
+
+@catalog.command("show")
+@click.argument("model_id")
+@click.option("--json", "as_json", is_flag=True)
+@handles_errors
+def catalog_show(model_id: str, as_json: bool) -> None:
+    import json as json_module
+
+    from agents.catalog import SOURCE
+    from blackboard.snapshots import SnapshotBook
+
+    settings = load_settings()
+    setup_logging(False, settings.secrets())
+    with opened(settings) as runtime:
+        book = SnapshotBook(runtime.connections.board, runtime.keys)
+        snapshot, graves = book.load(SOURCE), book.tombstones(SOURCE)
+    model = snapshot.models.get(model_id) if snapshot else None
+    grave = graves.get(model_id)
+    if model is None and grave is None:
+        raise click.UsageError(f"no model {model_id!r} in the catalog")
+    if model is not None:
+        data = {"id": model_id, "status": "active", "model": model, "removed_at": None}
+    else:
+        assert grave is not None
+        data = {"id": model_id, "status": "removed", "model": grave["model"], "removed_at": grave["removed_at"]}
+    emit(data, as_json, json_module.dumps(data, indent=2, default=str))
