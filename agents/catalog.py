@@ -93,7 +93,7 @@ def summary(model: dict[str, Any]) -> dict[str, Any]:
     per_million = {}
     for key in ("prompt", "completion"):
         amount = price(pricing.get(key))
-        per_million[key] = "router" if amount is None else f"${amount * 1_000_000:.4g}/M"
+        per_million[key] = "router" if amount is None else f"${float(amount * 1_000_000):.4g}/M"
     modalities = "+".join(_get(model, "architecture.input_modalities") or []) + "->" + "+".join(
         _get(model, "architecture.output_modalities") or [])
     return {"name": str(model.get("name", ""))[:120], "context_length": model.get("context_length"),

@@ -80,11 +80,11 @@ def catalog(week: int) -> list[dict[str, Any]]:
     if week <= 1:
         return base
     if week == 2:
-        return base[: len(base) // 2]  # a suspicious half-empty answer
+        return base[: len(base) // 2 - 1]  # a suspicious half-empty answer
     models = [m for m in base + _models(NEW_IN_WEEK_3)
               if m["id"] not in ("cohere/command-r-08-2024", "microsoft/phi-4-multimodal-instruct")]
     by_id = {m["id"]: m for m in models}
-    by_id["openai/gpt-4.1-nano"]["pricing"]["prompt"] = "0.0000012"  # 12x
+    by_id["openai/gpt-4.1-nano"]["pricing"]["prompt"] = "0.0000048"  # 12x its 0.4 $/M
     by_id["openai/gpt-oss-20b"]["pricing"] = {"prompt": "0", "completion": "0"}  # paid -> free
     by_id["deepseek/deepseek-chat-v3.1"]["pricing"]["completion"] = "0.000001"
     by_id["mistralai/mistral-large-2411"]["context_length"] = 65536  # shrink
@@ -113,7 +113,7 @@ class FakeOpenRouter:
             model_id = f"{match[1]}/{match[2]}"
             if model_id not in {m["id"] for m in catalog(week)}:
                 return Response.json({"error": {"code": 404, "message": "Model not found"}}, 404)
-            uptime = 97.0 if (week >= 3 and model_id == "openai/gpt-5-mini") else 99.8
+            uptime = 91.0 if (week >= 3 and model_id == "openai/gpt-5-mini") else 99.8
             return Response.json({"data": {"id": model_id, "name": model_id, "endpoints": [
                 {"provider_name": "Provider A", "status": 0, "uptime_last_1d": uptime, "uptime_last_30m": uptime,
                  "latency_last_30m": {"p50": 0.4, "p75": 0.6, "p90": 0.9, "p99": 1.8}}]}})

@@ -53,12 +53,15 @@ class LoopbackServer:
                 server.requests.append(request)
                 handler = server.routes.get((self.command, parts.path)) or server.fallback
                 response = handler(request) if handler else Response.json({"error": "not found"}, 404)
-                self.send_response(response.status)
-                for name, value in response.headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(response.body)))
-                self.end_headers()
-                self.wfile.write(response.body)
+                try:
+                    self.send_response(response.status)
+                    for name, value in response.headers.items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(response.body)))
+                    self.end_headers()
+                    self.wfile.write(response.body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (a timeout, a body too large): nothing to tell it
 
             do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _serve
 
