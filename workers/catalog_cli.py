@@ -85,3 +85,26 @@ def catalog_show(model_id: str, as_json: bool) -> None:
         assert grave is not None
         data = {"id": model_id, "status": "removed", "model": grave["model"], "removed_at": grave["removed_at"]}
     emit(data, as_json, json_module.dumps(data, indent=2, default=str))
+
+
+@click.command()
+@click.argument("family")
+@click.option("--json", "as_json", is_flag=True)
+@handles_errors
+def versions(family: str, as_json: bool) -> None:
+    """A model family's versions in the catalog, oldest first (FAMILY like google/gemma or meta-llama/llama)."""
+    from agents.catalog import SOURCE
+    from agents.families import history
+    from blackboard.snapshots import SnapshotBook
+
+    settings = load_settings()
+    setup_logging(False, settings.secrets())
+    with opened(settings) as runtime:
+        snapshot = SnapshotBook(runtime.connections.board, runtime.keys).load(SOURCE)
+    if snapshot is None:
+        raise click.UsageError("no catalog yet (run: improve sync)")
+    found = history({model_id: model.get("created") for model_id, model in snapshot.models.items()}, family)
+    human = [f"{family}: {len(found)} models"] + [
+        f"  v{item['version'] or '?':<8} {item['size'] or '-':<8} {item['variant'] or '-':<16} {item['id']}"
+        for item in found]
+    emit({"family": family, "versions": found}, as_json, "\n".join(human))

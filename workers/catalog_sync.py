@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from agents.catalog import SOURCE, CatalogPolicy, Tombstone, diff, index, validate
+from agents.families import upgrade_candidates
 from agents.sources.http import Fetcher, SourceFailure
 from agents.sources.openrouter import OpenRouter
 from blackboard.entries import CatalogChange, SourceError
@@ -83,11 +84,14 @@ def full_sync(runtime: Runtime, cycle_id: str, step: str = "catalog_sync") -> Sy
     graves = {key: Tombstone.from_json(value) for key, value in book.tombstones(SOURCE).items()}
     now = runtime.clock.now()
     found = diff(previous.models if previous else None, current, graves, cycle_id, now, policy_of(runtime))
-    runtime.board.post_many(found.changes)  # first the facts, then the snapshot: a retry re-posts, deduplicated
+    found.changes += [CatalogChange(cycle_id=cycle_id, agent="catalog", created_at=now, source=SOURCE, model_id=routed,
+                                    change="upgrade_candidate", field="version", old=routed, new=newer)
+                      for routed, newer in upgrade_candidates(runtime.settings.routed_models, current)]
+    posted = runtime.board.post_many(found.changes)  # first the facts, then the snapshot: a retry re-posts, deduped
     book.save(Snapshot(SOURCE, current, now, cycle_id), {k: v.to_json() for k, v in found.tombstones.items()})
     outcome.added, outcome.removed, outcome.repriced = found.ids("added", "returned"), found.ids("removed"), found.ids(
         "repriced")
-    outcome.changes, outcome.models = len(found.changes), len(current)
+    outcome.changes, outcome.models = sum(p.created for p in posted), len(current)
     return outcome
 
 
@@ -127,7 +131,6 @@ def quick_sync(runtime: Runtime, cycle_id: str, step: str = "catalog_sync") -> S
                                              old=before, new=health, details={"degraded": dropped or None}))
     finally:
         client.close()
-    runtime.board.post_many(changes)
+    outcome.changes = sum(p.created for p in runtime.board.post_many(changes))
     book.save_health(SOURCE, seen)
-    outcome.changes = len(changes)
     return outcome

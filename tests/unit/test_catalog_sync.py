@@ -44,6 +44,7 @@ def test_three_weeks_baseline_rejection_and_changes(fake_runtime: Runtime, openr
     assert entries(fake_runtime, "2026-W46", CatalogChange) == []  # nothing marked removed
 
     openrouter.next_week()
+    fake_runtime.settings.routed_models = ["google/gemma-3-27b-it"]
     third = full_sync(fake_runtime, "2026-W47")
     assert third.added == ["google/gemma-4-31b-it", "qwen/qwen3.5-32b-instruct", "qwen/qwen3.5-7b-instruct"]
     assert third.removed == ["cohere/command-r-08-2024", "microsoft/phi-4-multimodal-instruct"]
@@ -54,6 +55,8 @@ def test_three_weeks_baseline_rejection_and_changes(fake_runtime: Runtime, openr
     assert found[("mistralai/mistral-large-2411", "context_changed")].details == {"shrink": True}
     assert found[("anthropic/claude-haiku-4.5", "deprecated")].new == "2027-01-31"
     assert set(book.tombstones(SOURCE)) == set(third.removed)
+    upgrade = found[("google/gemma-3-27b-it", "upgrade_candidate")]
+    assert (upgrade.old, upgrade.new) == ("google/gemma-3-27b-it", "google/gemma-4-31b-it")
 
     posted = fake_runtime.board.count("catalog_change")
     again = full_sync(fake_runtime, "2026-W47")  # a retried step: nothing new, nothing twice

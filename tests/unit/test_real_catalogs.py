@@ -75,3 +75,13 @@ def test_the_full_modality_listing_validates() -> None:
     models = load(DATA / "anuran-roy" / "openrouter_models_all_2026-08-19.json")
     text_only = load(DATA / "anuran-roy" / "openrouter_models_2026-08-19.json")
     assert validate(models, None, CatalogPolicy()) == [] and len(models) > len(text_only)
+
+
+def test_real_ids_parse_into_families() -> None:
+    from agents.families import parse
+
+    ids = [m["id"] for m in load(WEEKLY[-1])]
+    names = [parse(model_id) for model_id in ids]
+    assert sum(1 for n in names if n.version) / len(names) > 0.7
+    llama = [n for n in names if n.family_key == "meta-llama/llama"]
+    assert llama and all(n.version for n in llama)
