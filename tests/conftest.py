@@ -26,6 +26,9 @@ TEST_REDIS_URL = os.environ.get("IMPROVE_TEST_REDIS_URL", "redis://127.0.0.1:637
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 REPO = Path(__file__).resolve().parent.parent
 NO_UPSTREAM = "http://127.0.0.1:9/api/v1"  # nothing listens there: tests never reach the internet
+NO_HUB = "http://127.0.0.1:9"
+os.environ["HF_ENDPOINT"] = NO_HUB  # huggingface_hub reads it once, at import
+os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 
 
 def _unavailable(reason: str) -> None:
@@ -71,7 +74,7 @@ def redis_server_binary() -> str:
 def make_settings(tmp_path: Path, **overrides: object) -> Settings:
     values: dict[str, object] = {"state_dir": tmp_path / "state", "report_dir": tmp_path / "reports",
                                  "key_prefix": f"test:{uuid.uuid4().hex[:8]}:", "lease_seconds": 2.0,
-                                 "openrouter_base_url": NO_UPSTREAM, "http_attempts": 1}
+                                 "openrouter_base_url": NO_UPSTREAM, "hf_endpoint": NO_HUB, "http_attempts": 1}
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
 

@@ -11,12 +11,14 @@ import httpx
 from agents.catalog import SOURCE, CatalogPolicy, Tombstone, diff, index, validate
 from agents.families import upgrade_candidates
 from agents.sources.http import Fetcher, SourceFailure
+from agents.sources.huggingface import HuggingFace
 from agents.sources.openrouter import OpenRouter
 from blackboard.entries import CatalogChange, SourceError
 from blackboard.snapshots import Snapshot, SnapshotBook
 from workers.runtime import Runtime
 
 logger = logging.getLogger(__name__)
+HUB = "huggingface"
 HEALTH_DROP = 5.0  # uptime points (last day) that make a routed model's health worth a change entry
 
 
@@ -133,4 +135,54 @@ def quick_sync(runtime: Runtime, cycle_id: str, step: str = "catalog_sync") -> S
         client.close()
     outcome.changes = sum(p.created for p in runtime.board.post_many(changes))
     book.save_health(SOURCE, seen)
+    return outcome
+
+
+def hub_sync(runtime: Runtime, cycle_id: str, step: str = "catalog_sync") -> SyncOutcome:
+    """Weekly discovery on the Hugging Face Hub: the top models per task; newcomers are posted as discovered.
+
+    A task whose listing fails or comes back empty keeps its last good entries and posts a source error.
+    """
+    settings = runtime.settings
+    book = SnapshotBook(runtime.connections.board, runtime.keys)
+    previous = book.load(HUB)
+    known = dict(previous.models) if previous else {}
+    hub = HuggingFace(settings.hf_endpoint, settings.hf_token.get_secret_value() if settings.hf_token else None,
+                      attempts=settings.http_attempts, max_wait=settings.http_max_wait)
+    outcome, now, changes = SyncOutcome(models=len(known)), runtime.clock.now(), []
+    try:  # one cheap probe first: the library's own retries would take minutes on a Hub that is down
+        probe = httpx.Client(timeout=settings.http_timeout, headers={"User-Agent": "improve-catalog-agent"})
+        Fetcher(HUB, probe, attempts=settings.http_attempts, max_wait=settings.http_max_wait,
+                secrets=settings.secrets()).get_json(f"{settings.hf_endpoint.rstrip('/')}/api/models", {"limit": 1})
+    except SourceFailure as failure:
+        runtime.board.post(_error(runtime, cycle_id, step, failure))
+        outcome.errors.append(f"{failure} (last good listing kept)")
+        return outcome
+    finally:
+        probe.close()
+    for task in settings.hf_tasks:
+        try:
+            found = hub.top(task, settings.hf_per_task, settings.hf_min_downloads)
+        except SourceFailure as failure:
+            runtime.board.post(_error(runtime, cycle_id, step, failure))
+            outcome.errors.append(str(failure))
+            continue
+        if not found:
+            empty = SourceFailure(HUB, "empty", f"{task}: no model above {settings.hf_min_downloads} downloads")
+            runtime.board.post(_error(runtime, cycle_id, step, empty))
+            outcome.errors.append(str(empty))
+            continue
+        for model in found:
+            model["tasks"] = sorted({*known.get(model["id"], {}).get("tasks", []), task})
+            if previous is not None and model["id"] not in known:
+                changes.append(CatalogChange(
+                    cycle_id=cycle_id, agent="catalog", created_at=now, source=HUB, model_id=model["id"],
+                    change="discovered", details={"task": task, "downloads": model["downloads"],
+                                                  "likes": model["likes"], "license": model["license"],
+                                                  "parameters": model["parameters"]}))
+            known[model["id"]] = model
+    posted = runtime.board.post_many(changes)
+    book.save(Snapshot(HUB, known, now, cycle_id), {})
+    outcome.added, outcome.changes, outcome.models = sorted(c.model_id for c in changes), sum(
+        p.created for p in posted), len(known)
     return outcome

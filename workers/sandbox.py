@@ -123,8 +123,19 @@ def _openrouter() -> Upstream:
                     extra=lambda: {"catalog_min_models": 50})
 
 
+def _hub() -> Upstream:
+    def handler() -> Handler:
+        from workers.hf_fake import FakeHub  # imports this module: import it when the sandbox starts
+
+        fake = FakeHub()
+        WEEKLY_HOOKS.append(fake.next_week)
+        return fake.handle
+
+    return Upstream("huggingface", "hf_endpoint", fallback=handler)
+
+
 WEEKLY_HOOKS: list[Callable[[], None]] = []
-UPSTREAMS: list[Upstream] = [_github(), _openrouter()]
+UPSTREAMS: list[Upstream] = [_github(), _openrouter(), _hub()]
 
 
 @dataclass

@@ -20,6 +20,11 @@ from pydantic_settings import (
 from blackboard.clock import Clock, parse_instant
 from blackboard.keys import DEFAULT_PREFIX
 
+HF_TASKS = ("text-generation", "conversational", "question-answering", "summarization", "translation",
+            "text2text-generation", "fill-mask", "feature-extraction", "code", "text-classification",
+            "token-classification", "image-classification", "image-segmentation", "automatic-speech-recognition",
+            "text-to-image", "audio-classification", "visual-question-answering")
+
 
 def _env(name: str) -> Any:
     return Field(None, validation_alias=name)
@@ -60,6 +65,9 @@ class Settings(BaseSettings):
     catalog_min_share: float = Field(0.5, ge=0, le=1, validation_alias="IMPROVE_CATALOG_MIN_SHARE")
     catalog_grace_days: int = Field(30, ge=1, validation_alias="IMPROVE_CATALOG_GRACE_DAYS")
     catalog_inactive_days: int = Field(7, ge=1, validation_alias="IMPROVE_CATALOG_INACTIVE_DAYS")
+    hf_tasks: list[str] = Field(default_factory=lambda: list(HF_TASKS), validation_alias="IMPROVE_HF_TASKS")
+    hf_per_task: int = Field(20, ge=1, le=1000, validation_alias="IMPROVE_HF_PER_TASK")
+    hf_min_downloads: int = Field(1000, ge=0, validation_alias="IMPROVE_HF_MIN_DOWNLOADS")
     routed_models: list[str] = Field(default_factory=list, validation_alias="IMPROVE_ROUTED_MODELS")
     http_timeout: float = Field(30.0, gt=0, validation_alias="IMPROVE_HTTP_TIMEOUT")
     http_attempts: int = Field(4, ge=1, le=10, validation_alias="IMPROVE_HTTP_ATTEMPTS")

@@ -14,7 +14,7 @@ from blackboard.entries import ProposalStatus, SkipReason, StepStatus
 from reports.model import WeeklyReport
 from reports.render import write_report
 from reports.weekly import CycleHistory, build_report
-from workers.catalog_sync import full_sync, quick_sync
+from workers.catalog_sync import full_sync, hub_sync, quick_sync
 from workers.dag import step_named, steps_for
 from workers.publication import publish
 from workers.runtime import Runtime
@@ -79,11 +79,18 @@ def report_step(context: StepContext) -> StepResult:
 
 
 def catalog_step(context: StepContext) -> StepResult:
-    sync = quick_sync if context.record.kind == "quick" else full_sync
-    outcome = sync(context.runtime, context.record.cycle_id, context.step)
+    runtime, cycle_id = context.runtime, context.record.cycle_id
+    if context.record.kind == "quick":
+        outcome = quick_sync(runtime, cycle_id, context.step)
+        summary = outcome.to_json()
+    else:
+        outcome = full_sync(runtime, cycle_id, context.step)
+        hub = hub_sync(runtime, cycle_id, context.step)
+        summary = {**outcome.to_json(), "huggingface": hub.to_json()}
+        outcome.errors += hub.errors
     note = "catalog rejected: last good snapshot kept" if outcome.rejected else (
         "source errors: see the report" if outcome.errors else "")
-    return StepResult(reason=note, summary=outcome.to_json())
+    return StepResult(reason=note, summary=summary)
 
 
 BUILTIN: dict[str, StepFunction] = {"report": report_step, "catalog_sync": catalog_step}

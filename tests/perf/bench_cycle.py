@@ -82,7 +82,8 @@ def worker_env(server: PrivateRedis, tmp: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in SCRUBBED}
     env.update(REDIS_URL=server.url, IMPROVE_STATE_DIR=str(tmp / "state"), IMPROVE_REPORT_DIR=str(tmp / "reports"),
                IMPROVE_CONFIG=str(tmp / "no-improve.toml"), IMPROVE_KEY_PREFIX=DEFAULT_PREFIX,
-               OPENROUTER_BASE_URL="http://127.0.0.1:9/api/v1", IMPROVE_HTTP_ATTEMPTS="1",
+               OPENROUTER_BASE_URL="http://127.0.0.1:9/api/v1", HF_ENDPOINT="http://127.0.0.1:9",
+               IMPROVE_HTTP_ATTEMPTS="1", IMPROVE_HF_TASKS='["text-generation"]',
                PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p))
     return env
 
@@ -134,7 +135,8 @@ def job_times(client: redis.Redis, ids: Sequence[str], seen_end: float) -> tuple
 def our_cycle(server: PrivateRedis, tmp: Path, index: int, poll: float | None) -> tuple[Run, dict[str, str]]:
     settings = Settings(redis_url=server.url, state_dir=tmp / "state", report_dir=tmp / "reports",
                         now=week(index), key_prefix=DEFAULT_PREFIX, step_overrides={},
-                        openrouter_base_url="http://127.0.0.1:9/api/v1", http_attempts=1)
+                        openrouter_base_url="http://127.0.0.1:9/api/v1", hf_endpoint="http://127.0.0.1:9",
+                        hf_tasks=["text-generation"], http_attempts=1)
     with opened(settings) as runtime:
         wanted = wanted_cycle(runtime, "weekly")
         conductor = Conductor(runtime) if poll is None else Conductor(runtime, poll=poll)
