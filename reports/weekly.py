@@ -74,8 +74,12 @@ def _ran(outcomes: dict[str, CycleEvent], step: str) -> tuple[bool, str]:
 
 
 def _detail(change: CatalogChange) -> str:
-    parts = []
     details = change.details
+    flags = [label for key, label in (("big_move", "over 10x"), ("crosses_zero", "free/paid switch"),
+                                      ("shrink", "shrink"), ("router", "router price"), ("degraded", "degraded"))
+             if details.get(key)]
+    parts = [f"x{details['ratio']:g}"] if isinstance(details.get("ratio"), (int, float)) else []
+    parts += [f"FLAG {flag}" for flag in flags]
     for key in ("name", "context_length", "modalities", "pricing", "replacement", "expiration_date", "reason"):
         if key in details and details[key] not in (None, "", [], {}):
             value = details[key]

@@ -57,7 +57,11 @@ def week(cycle_id: str = "2026-W47") -> list[EntryBase]:
         CatalogChange(**_base(c, "catalog"), source="openrouter", model_id="mistralai/mistral-7b-instruct-v0.1",  # type: ignore[arg-type]
                       change="removed", details={"reason": "absent for 30 days"}),
         CatalogChange(**_base(c, "catalog"), source="openrouter", model_id="openai/gpt-4o-mini",  # type: ignore[arg-type]
-                      change="repriced", field="pricing.prompt", old="0.00000015", new="0.0000003"),
+                      change="repriced", field="pricing.prompt", old="0.00000015", new="0.0000003",
+                      details={"ratio": 2.0}),
+        CatalogChange(**_base(c, "catalog"), source="openrouter", model_id="openai/gpt-4.1-nano",  # type: ignore[arg-type]
+                      change="repriced", field="pricing.prompt", old="0.0000004", new="0.0000048",
+                      details={"ratio": 12.0, "big_move": True}),
         CatalogChange(**_base(c, "catalog"), source="openrouter", model_id="anthropic/claude-3-haiku",  # type: ignore[arg-type]
                       change="deprecated", field="expiration_date", new="2026-12-31"),
         CatalogChange(**_base(c, "catalog"), source="openrouter", model_id="coding",  # type: ignore[arg-type]
