@@ -20,6 +20,9 @@ class Weights:
     compatibility: float = 0.20
 
 
+DEFAULT_WEIGHTS = Weights()
+
+
 @dataclass
 class Facts:
     """What we know of a model, from any source; None means unknown."""
@@ -97,7 +100,7 @@ def compatibility(facts: Facts) -> float | None:
     return 100.0 * sum(known) / len(known) if known else None
 
 
-def score(facts: Facts, now: datetime, weights: Weights = Weights()) -> Score:
+def score(facts: Facts, now: datetime, weights: Weights = DEFAULT_WEIGHTS) -> Score:
     perf, perf_note = performance(facts)
     parts = {"popularity": popularity(facts), "performance": perf, "recency": recency(facts, now),
              "compatibility": compatibility(facts)}

@@ -108,3 +108,24 @@ def versions(family: str, as_json: bool) -> None:
         f"  v{item['version'] or '?':<8} {item['size'] or '-':<8} {item['variant'] or '-':<16} {item['id']}"
         for item in found]
     emit({"family": family, "versions": found}, as_json, "\n".join(human))
+
+
+@click.command()
+@click.option("--task", required=True, help="A pipeline tag (text-generation, translation, ...) or code.")
+@click.option("--hardware", type=click.Choice(["cpu-small", "cpu-medium", "cpu-large", "gpu-small", "gpu-medium",
+                                               "gpu-large"]), default=None)
+@click.option("--max-size", "max_size", type=float, default=None, help="Largest model size in MB.")
+@click.option("--framework", type=click.Choice(["pytorch", "tensorflow", "jax"]), default=None)
+@click.option("--json", "as_json", is_flag=True)
+@handles_errors
+def select(task: str, hardware: str | None, max_size: float | None, framework: str | None, as_json: bool) -> None:
+    """Ranked models for a task on given hardware, with reasons, and which source answered."""
+    from workers.selection import select as choose
+
+    settings = load_settings()
+    setup_logging(False, settings.secrets())
+    with opened(settings) as runtime:
+        chosen = choose(runtime, task, hardware, max_size, framework)
+    human = [f"{task}: answered by {chosen.answered_by}"] + [f"  note: {n}" for n in chosen.notes]
+    human += [f"  {c.score:5.1f}  {c.model_id:<60} {'; '.join(c.reasons[1:])}" for c in chosen.candidates]
+    emit(chosen.to_json(), as_json, "\n".join(human))

@@ -68,6 +68,7 @@ class Settings(BaseSettings):
     hf_tasks: list[str] = Field(default_factory=lambda: list(HF_TASKS), validation_alias="IMPROVE_HF_TASKS")
     hf_per_task: int = Field(20, ge=1, le=1000, validation_alias="IMPROVE_HF_PER_TASK")
     hf_min_downloads: int = Field(1000, ge=0, validation_alias="IMPROVE_HF_MIN_DOWNLOADS")
+    registry_max_age_days: int = Field(7, ge=0, validation_alias="IMPROVE_REGISTRY_MAX_AGE_DAYS")
     routed_models: list[str] = Field(default_factory=list, validation_alias="IMPROVE_ROUTED_MODELS")
     http_timeout: float = Field(30.0, gt=0, validation_alias="IMPROVE_HTTP_TIMEOUT")
     http_attempts: int = Field(4, ge=1, le=10, validation_alias="IMPROVE_HTTP_ATTEMPTS")
