@@ -74,13 +74,14 @@ def catalog_show(model_id: str, as_json: bool) -> None:
     setup_logging(False, settings.secrets())
     with opened(settings) as runtime:
         book = SnapshotBook(runtime.connections.board, runtime.keys)
-        snapshot, graves = book.load(SOURCE), book.tombstones(SOURCE)
+        snapshot, graves, scores = book.load(SOURCE), book.tombstones(SOURCE), book.load("scores")
     model = snapshot.models.get(model_id) if snapshot else None
     grave = graves.get(model_id)
     if model is None and grave is None:
         raise click.UsageError(f"no model {model_id!r} in the catalog")
+    scored = scores.models.get(model_id) if scores else None
     if model is not None:
-        data = {"id": model_id, "status": "active", "model": model, "removed_at": None}
+        data = {"id": model_id, "status": "active", "model": model, "removed_at": None, "score": scored}
     else:
         assert grave is not None
         data = {"id": model_id, "status": "removed", "model": grave["model"], "removed_at": grave["removed_at"]}
@@ -129,3 +130,22 @@ def select(task: str, hardware: str | None, max_size: float | None, framework: s
     human = [f"{task}: answered by {chosen.answered_by}"] + [f"  note: {n}" for n in chosen.notes]
     human += [f"  {c.score:5.1f}  {c.model_id:<60} {'; '.join(c.reasons[1:])}" for c in chosen.candidates]
     emit(chosen.to_json(), as_json, "\n".join(human))
+
+
+@click.command()
+@click.argument("text")
+@click.option("--json", "as_json", is_flag=True)
+@handles_errors
+def route(text: str, as_json: bool) -> None:
+    """Which capability a task text maps to, and the primary model and fallbacks routing holds for it."""
+    from agents.categories import intent
+
+    settings = load_settings()
+    found = intent(text, settings.intents)
+    chain = settings.routing.get(found.category or "", [])
+    data = {"text": text, "category": found.category, "matched": found.matched,
+            "primary": chain[0] if chain else None, "fallbacks": chain[1:],
+            "routing_source": "IMPROVE_ROUTING (until the live routing table exists)"}
+    human = (f"{found.category or 'no category'} (matched: {', '.join(found.matched) or 'nothing'})\n"
+             f"primary: {data['primary'] or 'none configured'}; fallbacks: {', '.join(chain[1:]) or 'none'}")
+    emit(data, as_json, human)

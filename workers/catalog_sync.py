@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
 from agents.catalog import SOURCE, CatalogPolicy, Tombstone, diff, index, validate
+from agents.categories import openrouter_facts, ranking_from_measurements
 from agents.families import upgrade_candidates
+from agents.scoring import Facts, score
 from agents.sources.http import Fetcher, SourceFailure
 from agents.sources.huggingface import HuggingFace
 from agents.sources.openrouter import OpenRouter
-from blackboard.entries import CatalogChange, SourceError
+from blackboard.entries import CatalogChange, Measurement, SourceError
 from blackboard.snapshots import Snapshot, SnapshotBook
 from workers.runtime import Runtime
 
 logger = logging.getLogger(__name__)
 HUB = "huggingface"
+SCORES = "scores"
+RANKINGS = "rankings"
 HEALTH_DROP = 5.0  # uptime points (last day) that make a routed model's health worth a change entry
 
 
@@ -185,4 +190,64 @@ def hub_sync(runtime: Runtime, cycle_id: str, step: str = "catalog_sync") -> Syn
     book.save(Snapshot(HUB, known, now, cycle_id), {})
     outcome.added, outcome.changes, outcome.models = sorted(c.model_id for c in changes), sum(
         p.created for p in posted), len(known)
+    return outcome
+
+
+def rank_and_score(runtime: Runtime, cycle_id: str, step: str = "catalog_sync") -> SyncOutcome:
+    """Score every OpenRouter model (joined with the Hub), rank each category, and check for drift."""
+    settings = runtime.settings
+    book = SnapshotBook(runtime.connections.board, runtime.keys)
+    catalog, hub = book.load(SOURCE), book.load(HUB)
+    outcome, now = SyncOutcome(), runtime.clock.now()
+    if catalog is None:
+        return outcome
+    hub_models = hub.models if hub else {}
+    scores = {}
+    for model_id, model in catalog.models.items():
+        joined = openrouter_facts(model, hub_models.get(str(model.get("hugging_face_id") or "")))
+        created = joined.pop("created")
+        facts = Facts(model_id, inference=True, **joined,
+                      created=datetime.fromtimestamp(created, UTC) if isinstance(created, (int, float)) else None)
+        scores[model_id] = score(facts, now).to_json()
+    book.save(Snapshot(SCORES, scores, now, cycle_id), {})
+    previous = book.load(RANKINGS)
+    measured = ranking_from_measurements(
+        m for m in runtime.board.read_window("measurement", now - timedelta(days=28), now + timedelta(seconds=1))
+        if isinstance(m, Measurement))
+    rankings: dict[str, dict[str, Any]] = {}
+    source, client = _open_source(runtime)
+    try:
+        for category, openrouter_category in settings.categories.items():
+            if openrouter_category:
+                try:
+                    top = [m["id"] for m in source.models({"category": openrouter_category, "sort": "top-weekly"})
+                           if isinstance(m, dict) and "id" in m][:10]
+                    rankings[category] = {"top": top, "source": f"openrouter:{openrouter_category}"}
+                except SourceFailure as failure:
+                    runtime.board.post(_error(runtime, cycle_id, step, failure))
+                    outcome.errors.append(str(failure))
+                    if failure.error_type in ("connection", "timeout", "rate_limited"):
+                        break  # the upstream is down: one error, the last rankings stay
+            elif category in measured:
+                rankings[category] = {"top": measured[category], "source": "our benchmark"}
+    finally:
+        client.close()
+    changes = []
+    for category, ranking in sorted(rankings.items()):
+        before = (previous.models.get(category) or {}).get("top") if previous else None
+        if before is not None and before != ranking["top"]:
+            changes.append(CatalogChange(cycle_id=cycle_id, agent="catalog", created_at=now, source=SOURCE,
+                                         model_id=category, change="ranking_changed", field="top10", old=before,
+                                         new=ranking["top"], details={"ranked_by": ranking["source"]}))
+    unranked = sorted(set(settings.categories) - set(rankings))
+    if unranked:
+        changes.append(CatalogChange(cycle_id=cycle_id, agent="catalog", created_at=now, source=SOURCE,
+                                     model_id="catalog", change="drift", field="unranked_categories", new=unranked))
+    for model_id in settings.routed_models:
+        if model_id not in catalog.models:
+            changes.append(CatalogChange(cycle_id=cycle_id, agent="catalog", created_at=now, source=SOURCE,
+                                         model_id=model_id, change="drift", field="routed_missing"))
+    book.save(Snapshot(RANKINGS, {**(previous.models if previous else {}), **rankings}, now, cycle_id), {})
+    outcome.changes = sum(p.created for p in runtime.board.post_many(changes))
+    outcome.models = len(scores)
     return outcome

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import threading
+import zlib
 from typing import Any
 
 from workers.sandbox import Request, Response
@@ -107,7 +108,13 @@ class FakeOpenRouter:
             self.requests.append(request)
             week = self.week
         if request.path == "/api/v1/models":
-            return Response.json({"data": catalog(week)})
+            models = catalog(week)
+            category = request.query.get("category", [None])[0]
+            if category:  # a stable, category-specific order; in week 3 a newcomer tops programming
+                models = sorted(models, key=lambda m: zlib.crc32(f"{category}:{m['id']}".encode()))
+                if week >= 3 and category == "programming":
+                    models.sort(key=lambda m: m["id"] != "qwen/qwen3.5-32b-instruct")
+            return Response.json({"data": models})
         match = re.fullmatch(r"/api/v1/models/([^/]+)/([^/]+)/endpoints", request.path)
         if match:
             model_id = f"{match[1]}/{match[2]}"

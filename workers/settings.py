@@ -17,6 +17,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from agents.categories import INTENTS, OPENROUTER_CATEGORIES
 from blackboard.clock import Clock, parse_instant
 from blackboard.keys import DEFAULT_PREFIX
 
@@ -68,6 +69,10 @@ class Settings(BaseSettings):
     hf_tasks: list[str] = Field(default_factory=lambda: list(HF_TASKS), validation_alias="IMPROVE_HF_TASKS")
     hf_per_task: int = Field(20, ge=1, le=1000, validation_alias="IMPROVE_HF_PER_TASK")
     hf_min_downloads: int = Field(1000, ge=0, validation_alias="IMPROVE_HF_MIN_DOWNLOADS")
+    categories: dict[str, str | None] = Field(default_factory=lambda: dict(OPENROUTER_CATEGORIES),
+                                              validation_alias="IMPROVE_CATEGORIES")
+    intents: dict[str, list[str]] = Field(default_factory=lambda: dict(INTENTS), validation_alias="IMPROVE_INTENTS")
+    routing: dict[str, list[str]] = Field(default_factory=dict, validation_alias="IMPROVE_ROUTING")
     registry_max_age_days: int = Field(7, ge=0, validation_alias="IMPROVE_REGISTRY_MAX_AGE_DAYS")
     routed_models: list[str] = Field(default_factory=list, validation_alias="IMPROVE_ROUTED_MODELS")
     http_timeout: float = Field(30.0, gt=0, validation_alias="IMPROVE_HTTP_TIMEOUT")

@@ -14,7 +14,7 @@ from blackboard.entries import ProposalStatus, SkipReason, StepStatus
 from reports.model import WeeklyReport
 from reports.render import write_report
 from reports.weekly import CycleHistory, build_report
-from workers.catalog_sync import full_sync, hub_sync, quick_sync
+from workers.catalog_sync import full_sync, hub_sync, quick_sync, rank_and_score
 from workers.dag import step_named, steps_for
 from workers.publication import publish
 from workers.runtime import Runtime
@@ -86,8 +86,9 @@ def catalog_step(context: StepContext) -> StepResult:
     else:
         outcome = full_sync(runtime, cycle_id, context.step)
         hub = hub_sync(runtime, cycle_id, context.step)
-        summary = {**outcome.to_json(), "huggingface": hub.to_json()}
-        outcome.errors += hub.errors
+        ranked = rank_and_score(runtime, cycle_id, context.step)
+        summary = {**outcome.to_json(), "huggingface": hub.to_json(), "rankings": ranked.to_json()}
+        outcome.errors += hub.errors + ranked.errors
     note = "catalog rejected: last good snapshot kept" if outcome.rejected else (
         "source errors: see the report" if outcome.errors else "")
     return StepResult(reason=note, summary=summary)

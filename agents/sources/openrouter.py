@@ -15,11 +15,12 @@ class OpenRouter:
         self.fetcher = fetcher
         self.base_url = base_url.rstrip("/")
 
-    def models(self) -> list[Any]:
-        """Every model, raw, as the API gives it (``{data: [...]}``, paged with ``links.next`` since 2026)."""
+    def models(self, extra: dict[str, str] | None = None) -> list[Any]:
+        """Every model, raw, as the API gives it (``{data: [...]}``, paged with ``links.next`` since 2026);
+        ``extra`` adds filters such as ``category`` and ``sort``, in which case the order is OpenRouter's ranking."""
         models: list[Any] = []
         url: str | None = f"{self.base_url}/models"
-        params: dict[str, str] | None = {"output_modalities": "all"}
+        params: dict[str, str] | None = {"output_modalities": "all", **(extra or {})}
         for _ in range(MAX_PAGES):
             if url is None:
                 break
