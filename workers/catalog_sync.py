@@ -75,6 +75,10 @@ def full_sync(runtime: Runtime, cycle_id: str, step: str = "catalog_sync") -> Sy
     try:
         raw = source.models()
     except SourceFailure as failure:
+        if previous is not None:
+            age = (runtime.clock.now() - previous.fetched_at).days
+            failure.message += (f" (using the last good catalog of {previous.fetched_at:%Y-%m-%d}, {age} days old, "
+                                f"{previous.count} models)")
         runtime.board.post(_error(runtime, cycle_id, step, failure))
         outcome.errors.append(str(failure))
         return outcome

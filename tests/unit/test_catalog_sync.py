@@ -69,7 +69,9 @@ def test_an_unreachable_upstream_keeps_the_last_good_catalog(fake_runtime: Runti
     fake_runtime.settings.openrouter_base_url = NO_UPSTREAM
     outcome = full_sync(fake_runtime, "2026-W47")
     assert outcome.errors and not outcome.rejected and outcome.models == len(catalog(1))
-    assert [e.error_type for e in entries(fake_runtime, "2026-W47", SourceError)] == ["connection"]
+    errors = entries(fake_runtime, "2026-W47", SourceError)
+    assert [e.error_type for e in errors] == ["connection"]
+    assert "using the last good catalog of 2026-11-22, 0 days old, 54 models" in errors[0].message
     snapshot = SnapshotBook(fake_runtime.connections.board, fake_runtime.keys).load(SOURCE)
     assert snapshot is not None and snapshot.cycle_id == "2026-W46"
 
