@@ -26,8 +26,9 @@ def hub_models(task: str, count: int, week: int = 1, code: bool = False) -> list
             "id": f"{org}/{name}", "_id": f"{rank:024x}", "pipeline_tag": task,
             "downloads": 5_000_000 // (rank + 1) if not fresh else 3_000_000, "likes": 4000 // (rank + 1) + 3,
             "trendingScore": 50 if fresh else max(0, 20 - rank),
-            "createdAt": (now - timedelta(days=2 if fresh else 40 + 25 * rank)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
-            "lastModified": (now - timedelta(days=1 + rank)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            "createdAt": (now - timedelta(days=2 if fresh else 40 + 25 * (rank % 120))).strftime(
+                "%Y-%m-%dT%H:%M:%S.000Z"),
+            "lastModified": (now - timedelta(days=1 + rank % 300)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
             "library_name": LIBRARIES[rank % len(LIBRARIES)],
             "tags": [LIBRARIES[rank % len(LIBRARIES)], "safetensors", task, f"license:{LICENSES[rank % 6]}",
                      *(["code"] if code else []), "pytorch" if rank % 3 else "jax"],

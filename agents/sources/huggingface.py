@@ -1,4 +1,4 @@
-"""The Hugging Face Hub through ``huggingface_hub``'s HfApi, pointed at ``HF_ENDPOINT`` (a mirror or a stand-in)."""
+"""The Hugging Face Hub through ``huggingface_hub`` (its session, auth and paging), at ``HF_ENDPOINT``."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 from agents.sources.http import SourceFailure
@@ -20,22 +21,25 @@ def _library(endpoint: str) -> Any:
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
     os.environ.setdefault("HF_ENDPOINT", endpoint)
     import huggingface_hub
+    import huggingface_hub.errors
+    import huggingface_hub.utils
 
     return huggingface_hub
 
 
-def record(info: Any) -> dict[str, Any]:
-    """The fields scoring and selection need, as plain JSON."""
-    tags = list(info.tags or [])
+def record(item: dict[str, Any]) -> dict[str, Any]:
+    """The fields scoring and selection need, straight from a listing item (``GET /api/models`` JSON)."""
+    tags = [str(t) for t in item.get("tags") or []]
     licence = next((t.split(":", 1)[1] for t in tags if t.startswith("license:")), None)
-    safetensors = getattr(info, "safetensors", None)
-    parameters = getattr(safetensors, "total", None) if safetensors is not None else None
+    safetensors = item.get("safetensors")
+    parameters = safetensors.get("total") if isinstance(safetensors, dict) else None
+    gated = item.get("gated")
     return {
-        "id": info.id, "pipeline_tag": info.pipeline_tag, "downloads": info.downloads, "likes": info.likes,
-        "trending_score": info.trending_score, "library": info.library_name, "tags": tags, "license": licence,
-        "gated": bool(info.gated) if info.gated is not None else None, "parameters": parameters,
-        "created_at": info.created_at.isoformat() if info.created_at else None,
-        "last_modified": info.last_modified.isoformat() if info.last_modified else None,
+        "id": str(item["id"]), "pipeline_tag": item.get("pipeline_tag"), "downloads": item.get("downloads"),
+        "likes": item.get("likes"), "trending_score": item.get("trendingScore"), "library": item.get("library_name"),
+        "tags": tags, "license": licence, "gated": None if gated is None else bool(gated),
+        "parameters": parameters if isinstance(parameters, int) else None,
+        "created_at": item.get("createdAt"), "last_modified": item.get("lastModified"),
     }
 
 
@@ -50,15 +54,18 @@ class HuggingFace:
     def top(self, task: str, limit: int, min_downloads: int) -> list[dict[str, Any]]:
         """The most downloaded models for a task (a pipeline tag, or "code"), above ``min_downloads``."""
         hub = _library(self.endpoint)
-        api = hub.HfApi(endpoint=self.endpoint.rstrip("/"))
         query: dict[str, Any] = ({"pipeline_tag": "text-generation", "filter": "code"} if task == CODE
                                  else {"pipeline_tag": task})
+        # the library's paginated listing as raw JSON: HfApi.list_models would build a ModelInfo per model
+        # (strptime on every date), five times the cost of parsing the listing
+        params = {**query, "sort": "downloads", "limit": limit, "expand": EXPAND}
+        headers = hub.utils.build_hf_headers(token=self.token or False, library_name="improve")
         last: SourceFailure | None = None
         for attempt in range(self.attempts):
             try:
-                found = list(api.list_models(sort="downloads", limit=limit, expand=EXPAND,
-                                             token=self.token or False, **query))
-                return [record(info) for info in found if (info.downloads or 0) >= min_downloads]
+                items = hub.utils.paginate(f"{self.endpoint.rstrip('/')}/api/models", params, headers)
+                found = [record(item) for item in islice(items, limit) if isinstance(item, dict) and "id" in item]
+                return [model for model in found if (model["downloads"] or 0) >= min_downloads]
             except hub.errors.HfHubHTTPError as exc:
                 status = getattr(getattr(exc, "response", None), "status_code", None)
                 headers = getattr(getattr(exc, "response", None), "headers", {}) or {}
