@@ -108,9 +108,10 @@ class _Changes:
 
     def add(self, model_id: str, change: str, field: str | None = None, old: Any = None, new: Any = None,
             **details: Any) -> None:
+        details = {k: v for k, v in details.items() if v is not None} | {"fetched_at": self.now.isoformat()}
         self.items.append(CatalogChange(cycle_id=self.cycle_id, agent="catalog", created_at=self.now, source=SOURCE,
                                         model_id=model_id, change=change, field=field, old=old, new=new,
-                                        details={k: v for k, v in details.items() if v is not None}))
+                                        details=details))
 
 
 def _prices(out: _Changes, model_id: str, old: dict[str, Any], new: dict[str, Any], policy: CatalogPolicy) -> None:

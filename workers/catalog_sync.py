@@ -12,7 +12,7 @@ import httpx
 from agents.catalog import SOURCE, CatalogPolicy, Tombstone, diff, index, validate
 from agents.categories import openrouter_facts, ranking_from_measurements
 from agents.families import upgrade_candidates
-from agents.scoring import Facts, score
+from agents.scoring import Facts, Weights, score
 from agents.sources.http import Fetcher, SourceFailure
 from agents.sources.huggingface import HuggingFace
 from agents.sources.openrouter import OpenRouter
@@ -58,6 +58,10 @@ def _error(runtime: Runtime, cycle_id: str, step: str, failure: SourceFailure) -
     return SourceError(cycle_id=cycle_id, agent="catalog", created_at=runtime.clock.now(), step=step,
                        source=failure.source, error_type=failure.error_type, message=failure.message,
                        status_code=failure.status_code, url=failure.url)
+
+
+def weights_of(runtime: Runtime) -> Weights:
+    return Weights(**runtime.settings.score_weights)
 
 
 def policy_of(runtime: Runtime) -> CatalogPolicy:
@@ -109,7 +113,11 @@ def full_sync(runtime: Runtime, cycle_id: str, step: str = "catalog_sync") -> Sy
 def _health(endpoints: dict[str, Any]) -> dict[str, Any]:
     items = [e for e in endpoints.get("endpoints") or [] if isinstance(e, dict)]
     uptimes = [float(e["uptime_last_1d"]) for e in items if isinstance(e.get("uptime_last_1d"), (int, float))]
+    latencies = [float(e["latency_last_30m"]["p50"]) for e in items
+                 if isinstance(e.get("latency_last_30m"), dict) and isinstance(e["latency_last_30m"].get("p50"),
+                                                                            (int, float))]
     return {"endpoints": len(items), "uptime_last_1d": round(max(uptimes), 2) if uptimes else None,
+            "latency_p50": round(min(latencies), 3) if latencies else None,
             "statuses": sorted({str(e.get("status")) for e in items if e.get("status") is not None})}
 
 
@@ -129,7 +137,7 @@ def quick_sync(runtime: Runtime, cycle_id: str, step: str = "catalog_sync") -> S
                     runtime.board.post(_error(runtime, cycle_id, step, failure))
                     outcome.errors.append(str(failure))
                     continue
-                health = {"endpoints": 0, "uptime_last_1d": None, "statuses": []}
+                health = {"endpoints": 0, "uptime_last_1d": None, "latency_p50": None, "statuses": []}
             seen[model_id] = health
             before = known.get(model_id)
             if before is None:
@@ -212,7 +220,7 @@ def rank_and_score(runtime: Runtime, cycle_id: str, step: str = "catalog_sync") 
         created = joined.pop("created")
         facts = Facts(model_id, inference=True, **joined,
                       created=datetime.fromtimestamp(created, UTC) if isinstance(created, (int, float)) else None)
-        scores[model_id] = score(facts, now).to_json()
+        scores[model_id] = score(facts, now, weights_of(runtime)).to_json()
     book.save(Snapshot(SCORES, scores, now, cycle_id), {})
     previous = book.load(RANKINGS)
     measured = ranking_from_measurements(

@@ -14,7 +14,7 @@ from agents.selection import Candidate, budget_mb, rank, size_class, size_mb, sm
 from agents.sources.http import Fetcher, SourceFailure
 from agents.sources.huggingface import HuggingFace
 from blackboard.snapshots import SnapshotBook
-from workers.catalog_sync import HUB
+from workers.catalog_sync import HUB, weights_of
 from workers.runtime import Runtime
 
 
@@ -75,7 +75,13 @@ def select(runtime: Runtime, task: str, hardware: str | None = None, max_size_mb
             continue
         label: str | None = top
         while label is not None:
-            found = rank(models, task, now, hardware, max_size_mb, framework, only_class=label)
+            found = rank(models, task, now, hardware, max_size_mb, framework, only_class=label,
+                         weights=weights_of(runtime))
+            good = [c for c in found if c.score >= runtime.settings.min_score]
+            if found and not good:
+                notes.append(f"{source}: no {label} model reaches the minimum score "
+                             f"{runtime.settings.min_score:g}; showing the best anyway")
+            found = good or found
             if found:
                 how = source if label == top else f"{source}, smaller size class ({top} -> {label})"
                 return Selection(task, how, found[:10], notes)

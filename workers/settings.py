@@ -73,6 +73,10 @@ class Settings(BaseSettings):
                                               validation_alias="IMPROVE_CATEGORIES")
     intents: dict[str, list[str]] = Field(default_factory=lambda: dict(INTENTS), validation_alias="IMPROVE_INTENTS")
     routing: dict[str, list[str]] = Field(default_factory=dict, validation_alias="IMPROVE_ROUTING")
+    score_weights: dict[str, float] = Field(
+        default_factory=lambda: {"popularity": 0.30, "performance": 0.35, "recency": 0.15, "compatibility": 0.20},
+        validation_alias="IMPROVE_SCORE_WEIGHTS")
+    min_score: float = Field(60.0, ge=0, le=100, validation_alias="IMPROVE_MIN_SCORE")
     registry_max_age_days: int = Field(7, ge=0, validation_alias="IMPROVE_REGISTRY_MAX_AGE_DAYS")
     routed_models: list[str] = Field(default_factory=list, validation_alias="IMPROVE_ROUTED_MODELS")
     http_timeout: float = Field(30.0, gt=0, validation_alias="IMPROVE_HTTP_TIMEOUT")
@@ -101,6 +105,14 @@ class Settings(BaseSettings):
     @classmethod
     def _parse_now(cls, value: Any) -> Any:
         return parse_instant(value) if isinstance(value, str) else value
+
+    @field_validator("score_weights")
+    @classmethod
+    def _check_weights(cls, value: dict[str, float]) -> dict[str, float]:
+        expected = {"popularity", "performance", "recency", "compatibility"}
+        if set(value) != expected or any(w < 0 for w in value.values()) or not sum(value.values()):
+            raise ValueError(f"score weights need exactly {sorted(expected)}, non-negative, not all zero")
+        return value
 
     @field_validator("step_overrides")
     @classmethod

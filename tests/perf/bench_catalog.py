@@ -22,25 +22,22 @@ from __future__ import annotations
 import gc
 import json
 import os
-import subprocess
 import sys
-import tempfile
 import time
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import groupby
 from pathlib import Path
 from typing import Any
 
-# Before huggingface_hub is imported (it reads both at import): no telemetry, and no endpoint on the internet.
+# Nothing here reaches a network; should anything import huggingface_hub (it reads both at import), keep it local.
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 os.environ["HF_ENDPOINT"] = "http://127.0.0.1:9"
 
 if not __package__:  # run as a script: make `tests.perf` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
 
 from agents.catalog import CatalogPolicy, diff, index, validate  # noqa: E402
 from agents.sources.huggingface import record  # noqa: E402
@@ -53,8 +50,9 @@ from workers.openrouter_fake import catalog  # noqa: E402
 HF_TASKS = ("text-generation", "conversational", "question-answering", "summarization", "translation", "fill-mask",
             "feature-extraction", "token-classification")
 HF_PER_TASK = 12_500
-HF_REPETITIONS = 2  # one repetition is ~20 s on 2 cores (parse + ours); 3 would take the run past 90 s
-OR_REPETITIONS = 3
+HF_MIN_DOWNLOADS = 0  # the fake's long tail falls under the default 1000: keep all 100,000
+REPETITIONS = 3
+HF_MEMORY_REPETITIONS = 1  # a traced HF run takes ~25 s; its peak is the same allocation sequence every time
 OR_DIR = Path("/work/shared/data/openrouter/skissue_daily")
 OR_FILES = ("openrouter_models_2026-04-24.json", "openrouter_models_2026-05-01.json")
 OR_COPIES = 10
@@ -63,8 +61,6 @@ HUB = "huggingface"
 CYCLES = ("2026-W45", "2026-W46")
 NOWS = (datetime(2026, 11, 8, 3, 0, tzinfo=UTC), datetime(2026, 11, 15, 3, 0, tzinfo=UTC))
 WARM_UP_ITEMS = 500
-CHILD_FLAG = "--rss-peak"
-TRACED_FLAG = "--traced"
 
 
 class SanityError(AssertionError):
@@ -91,7 +87,7 @@ class Dataset:
     ours: Callable[[bytes, bytes], Outcome]
     check: Callable[[Outcome], None]
     warm_up: Callable[[], object]
-    repetitions: int
+    memory_repetitions: int
 
 
 @dataclass
@@ -100,7 +96,6 @@ class Result:
     ours_seconds: float
     parse_peak: float
     ours_peak: float
-    memory_how: str
     before: int
     after: int
     changes: dict[str, int]
@@ -113,14 +108,19 @@ def parse_only(previous: bytes, current: bytes) -> tuple[Any, Any]:
     return json.loads(previous), json.loads(current)
 
 
+def hub_top(items: Iterable[Any]) -> list[dict[str, Any]]:
+    """``HuggingFace.top`` on one task's listing, once its pages are parsed."""
+    found = [record(item) for item in items if isinstance(item, dict) and "id" in item]
+    return [model for model in found if (model["downloads"] or 0) >= HF_MIN_DOWNLOADS]
+
+
 def hub_snapshot(listing: bytes, previous: dict[str, dict[str, Any]] | None, cycle_id: str,
                  now: datetime) -> tuple[dict[str, dict[str, Any]], list[CatalogChange]]:
-    """One ``hub_sync`` over a listing: per task ``record`` per item; newcomers are ``discovered``."""
+    """One ``hub_sync`` over a listing, task by task: the snapshot by id, and its newcomers as ``discovered``."""
     known = dict(previous) if previous else {}
     changes: list[CatalogChange] = []
     for task, items in groupby(json.loads(listing), key=lambda item: str(item["pipeline_tag"])):
-        found = [record(item) for item in items]  # HuggingFace.top: record() straight from each listing item
-        for model in found:
+        for model in hub_top(items):
             model["tasks"] = sorted({*known.get(model["id"], {}).get("tasks", []), task})
             if previous is not None and model["id"] not in known:
                 changes.append(CatalogChange(
@@ -155,9 +155,9 @@ def hub_listing(week: int) -> bytes:
 
 
 def hub_warm_up(previous: bytes) -> Callable[[], object]:
-    """Imports, pydantic's validators and strptime's regex warm, on a small slice of the same data."""
-    head = json.dumps(json.loads(previous)[:WARM_UP_ITEMS]).encode()
-    tail = json.dumps(json.loads(previous)[:WARM_UP_ITEMS + 1]).encode()
+    """Imports and pydantic's validators warm, on a small slice of the same data."""
+    items = json.loads(previous)
+    head, tail = json.dumps(items[:WARM_UP_ITEMS]).encode(), json.dumps(items[:WARM_UP_ITEMS + 1]).encode()
     return lambda: hub_ingest_and_diff(head, tail)
 
 
@@ -205,7 +205,7 @@ def timed(action: Callable[[], object]) -> tuple[float, object]:
 
 
 def traced_peak(action: Callable[[], object]) -> float:
-    """Peak bytes the tracer saw allocated while the action ran (what it keeps plus its transient garbage), MB."""
+    """Peak bytes traced while the action ran (what it keeps plus its transient garbage), in MB."""
     gc.collect()
     tracemalloc.start()
     try:
@@ -217,52 +217,12 @@ def traced_peak(action: Callable[[], object]) -> float:
     return peak / 1e6
 
 
-def status_kb(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise SanityError(f"no {field} in /proc/self/status")
-
-
-def rss_peak_child(case: str, previous_path: str, current_path: str) -> int:
-    """In a fresh process: warm up on a slice, reset the RSS high-water mark, run one side, print its growth."""
-    previous, current = Path(previous_path).read_bytes(), Path(current_path).read_bytes()
-    hub_warm_up(previous)()
-    action: Callable[[], object] = {"parse": lambda: parse_only(previous, current),
-                                    "ours": lambda: hub_ingest_and_diff(previous, current)}[case]
-    gc.collect()
-    try:
-        Path("/proc/self/clear_refs").write_text("5")  # VmHWM := VmRSS (Linux >= 4.0)
-        reset = True
-    except OSError:  # the high-water mark then includes start-up and the warm-up: an overstatement, if any
-        reset = False
-    before = status_kb("VmRSS")
-    result = action()
-    peak = status_kb("VmHWM")
-    del result
-    print(json.dumps({"peak_mb": (peak - before) * 1024 / 1e6, "reset": reset}))
-    return 0
-
-
-def rss_peak(case: str, directory: Path) -> float:
-    done = subprocess.run([sys.executable, str(Path(__file__).resolve()), CHILD_FLAG, case,
-                           str(directory / "previous.json"), str(directory / "current.json")],
-                          capture_output=True, text=True, timeout=300)
-    if done.returncode != 0:
-        raise SanityError(f"the {case} child exited {done.returncode}: {done.stderr.strip()[-2000:]}")
-    answer = json.loads(done.stdout.strip().splitlines()[-1])
-    if not answer["reset"]:
-        print(f"  note: the {case} child could not reset VmHWM; its peak may be overstated", flush=True)
-    peak: float = answer["peak_mb"]
-    return peak
-
-
-def measure_time(dataset: Dataset) -> tuple[list[float], list[float], tuple[int, int, dict[str, int]]]:
+def measure(dataset: Dataset) -> Result:
     dataset.warm_up()
     parse_times: list[float] = []
     ours_times: list[float] = []
     summary: tuple[int, int, dict[str, int]] = (0, 0, {})
-    for rep in range(dataset.repetitions):
+    for rep in range(REPETITIONS):
         parse_times.append(timed(lambda: parse_only(dataset.previous, dataset.current))[0])
         seconds, outcome = timed(lambda: dataset.ours(dataset.previous, dataset.current))
         ours_times.append(seconds)
@@ -275,29 +235,14 @@ def measure_time(dataset: Dataset) -> tuple[list[float], list[float], tuple[int,
         del outcome  # no measured run keeps a previous run's objects alive
         print(f"  {dataset.name} rep {rep + 1}: parse {parse_times[-1]:.3f}s, ours {ours_times[-1]:.3f}s",
               flush=True)
-    return parse_times, ours_times, summary
-
-
-def measure_traced(dataset: Dataset, repetitions: int) -> tuple[float, float]:
     parse_peaks: list[float] = []
     ours_peaks: list[float] = []
-    for rep in range(repetitions):
+    for rep in range(dataset.memory_repetitions):
         parse_peaks.append(traced_peak(lambda: parse_only(dataset.previous, dataset.current)))
         ours_peaks.append(traced_peak(lambda: dataset.ours(dataset.previous, dataset.current)))
         print(f"  {dataset.name} traced rep {rep + 1}: parse peak {parse_peaks[-1]:.1f} MB, "
               f"ours peak {ours_peaks[-1]:.1f} MB", flush=True)
-    return median(parse_peaks), median(ours_peaks)
-
-
-def measure_rss(dataset: Dataset) -> tuple[float, float]:
-    with tempfile.TemporaryDirectory(prefix="improve-perf-catalog-") as tmp:
-        directory = Path(tmp)
-        (directory / "previous.json").write_bytes(dataset.previous)
-        (directory / "current.json").write_bytes(dataset.current)
-        parse, ours = rss_peak("parse", directory), rss_peak("ours", directory)
-    print(f"  {dataset.name} child processes: parse peak RSS +{parse:.1f} MB, ours peak RSS +{ours:.1f} MB",
-          flush=True)
-    return parse, ours
+    return Result(median(parse_times), median(ours_times), median(parse_peaks), median(ours_peaks), *summary)
 
 
 def verdict(ratio: float) -> str:
@@ -308,7 +253,7 @@ def report(dataset: Dataset, result: Result) -> None:
     mb = (len(dataset.previous) + len(dataset.current)) / 1e6
     print(f"{dataset.name}: {result.before} -> {result.after} models, {mb:.1f} MB of JSON, "
           f"{sum(result.changes.values())} changes {result.changes}")
-    print(f"  time: median of {dataset.repetitions}; memory: {result.memory_how}")
+    print(f"  time: median of {REPETITIONS}; memory: tracemalloc peak, median of {dataset.memory_repetitions}")
     print(f"  {'case':<26}{'median s':>10}{'peak MB':>10}")
     print(f"  {'json.loads (baseline)':<26}{result.parse_seconds:>10.3f}{result.parse_peak:>10.1f}")
     print(f"  {'ingest + diff (ours)':<26}{result.ours_seconds:>10.3f}{result.ours_peak:>10.1f}")
@@ -321,32 +266,20 @@ def report(dataset: Dataset, result: Result) -> None:
 def main() -> int:
     sigterm_as_exit()
     started = time.perf_counter()
-    traced = TRACED_FLAG in sys.argv[1:]
     print(f"== catalog ingest + diff: {len(HF_TASKS) * HF_PER_TASK} HF models x 2 listings, OpenRouter snapshots "
           f"x 2; ratios against json.loads of the same bytes ==", flush=True)
     week1 = hub_listing(1)
     hub = Dataset("huggingface", week1, hub_listing(2), hub_ingest_and_diff, check_hub, hub_warm_up(week1),
-                  HF_REPETITIONS)
+                  HF_MEMORY_REPETITIONS)
     label, old, new = openrouter_snapshots()
     router = Dataset("openrouter", old, new, openrouter_ingest_and_diff, check_openrouter(old, new),
-                     lambda: openrouter_ingest_and_diff(old, new), OR_REPETITIONS)
+                     lambda: openrouter_ingest_and_diff(old, new), REPETITIONS)
     print(f"data generated and serialised in {time.perf_counter() - started:.1f}s (not measured); "
           f"openrouter: {label}", flush=True)
     results = []
     try:
         for dataset in (router, hub):
-            parse_times, ours_times, (before, after, kinds) = measure_time(dataset)
-            if dataset is router:
-                parse_peak, ours_peak = measure_traced(dataset, OR_REPETITIONS)
-                how = f"tracemalloc peak, median of {OR_REPETITIONS}"
-            elif traced:
-                parse_peak, ours_peak = measure_traced(dataset, 1)
-                how = "tracemalloc peak, one run each (--traced)"
-            else:
-                parse_peak, ours_peak = measure_rss(dataset)
-                how = "peak RSS growth, one fresh child process each (tracemalloc: --traced)"
-            results.append((dataset, Result(median(parse_times), median(ours_times), parse_peak, ours_peak, how,
-                                            before, after, kinds)))
+            results.append((dataset, measure(dataset)))
     except SanityError as exc:
         print(f"SANITY CHECK FAILED: {exc}", flush=True)
         return 1
@@ -357,6 +290,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == [CHILD_FLAG]:
-        sys.exit(rss_peak_child(*sys.argv[2:5]))
     run_benchmark(main)

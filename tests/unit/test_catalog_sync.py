@@ -52,7 +52,8 @@ def test_three_weeks_baseline_rejection_and_changes(fake_runtime: Runtime, openr
     found = {(c.model_id, c.change): c for c in entries(fake_runtime, "2026-W47", CatalogChange)}
     assert found[("openai/gpt-4.1-nano", "repriced")].details["big_move"] is True
     assert found[("openai/gpt-oss-20b", "repriced")].details["crosses_zero"] is True
-    assert found[("mistralai/mistral-large-2411", "context_changed")].details == {"shrink": True}
+    shrink = found[("mistralai/mistral-large-2411", "context_changed")]
+    assert shrink.details == {"shrink": True, "fetched_at": fake_runtime.clock.now().isoformat()}
     assert found[("anthropic/claude-haiku-4.5", "deprecated")].new == "2027-01-31"
     assert set(book.tombstones(SOURCE)) == set(third.removed)
     upgrade = found[("google/gemma-3-27b-it", "upgrade_candidate")]
@@ -85,4 +86,5 @@ def test_quick_sync_watches_routed_models_health(fake_runtime: Runtime, openrout
     changed = {c.model_id: c for c in entries(fake_runtime, "quick-2026-11-22T06", CatalogChange)}
     assert outcome.changes == 2 and set(changed) == {"openai/gpt-5-mini", "cohere/command-r-08-2024"}
     assert changed["openai/gpt-5-mini"].details == {"degraded": True}
-    assert changed["cohere/command-r-08-2024"].new == {"endpoints": 0, "uptime_last_1d": None, "statuses": []}
+    assert changed["cohere/command-r-08-2024"].new == {"endpoints": 0, "uptime_last_1d": None, "latency_p50": None,
+                                                       "statuses": []}

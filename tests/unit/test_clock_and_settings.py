@@ -54,3 +54,11 @@ def test_only_documented_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("state_dir", "/elsewhere")
     settings = Settings()
     assert settings.now is None and settings.state_dir == Path(".improve")
+
+
+def test_score_weights_are_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IMPROVE_SCORE_WEIGHTS", '{"popularity": 1, "performance": 0, "recency": 0, "compatibility": 0}')
+    assert Settings().score_weights["popularity"] == 1
+    monkeypatch.setenv("IMPROVE_SCORE_WEIGHTS", '{"popularity": 1}')
+    with pytest.raises(ValueError, match="score weights"):
+        Settings()

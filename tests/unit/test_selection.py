@@ -85,3 +85,11 @@ def test_the_cache_when_the_hub_is_down_then_defaults(fake_runtime: Runtime, hub
     assert fallback.candidates[0].model_id == default_models()["text-generation"]["id"]
     assert any("too old" in note for note in fallback.notes)
     assert select(fake_runtime, "no-such-task").answered_by == "none"
+
+
+def test_the_minimum_score_is_applied_and_said(fake_runtime: Runtime, hub: FakeHub) -> None:
+    fake_runtime.settings.min_score = 99.0
+    chosen = select(fake_runtime, "text-generation", hardware="gpu-large")
+    assert chosen.candidates and any("reaches the minimum score 99" in note for note in chosen.notes)
+    fake_runtime.settings.min_score = 0.0
+    assert not any("minimum" in note for note in select(fake_runtime, "text-generation").notes)
