@@ -54,7 +54,7 @@ def choose_mode(runtime: Runtime, requested: str, kind: str) -> tuple[Mode, str]
 
 class Conductor:
     def __init__(self, runtime: Runtime, on_event: Callable[[CycleEvent], None] | None = None,
-                 on_warning: Callable[[str], None] | None = None, poll: float = 0.25) -> None:
+                 on_warning: Callable[[str], None] | None = None, poll: float = 0.1) -> None:
         self.runtime = runtime
         self.on_event = on_event or (lambda event: None)
         self.on_warning = on_warning or (lambda text: logger.warning("%s", text))

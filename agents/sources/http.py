@@ -44,6 +44,11 @@ class Fetcher:
         return SourceFailure(self.source, error_type, redact(message, self.secrets)[:500], status,
                              redact(url, self.secrets))
 
+    def _backoff(self, attempt: int) -> None:
+        """Wait before the next attempt (never after the last one: the caller is about to give up)."""
+        if attempt < self.attempts - 1:
+            self.sleep(min(30.0, 0.5 * 2.0**attempt))
+
     def _retry_after(self, response: httpx.Response, attempt: int) -> float:
         value = response.headers.get("retry-after")
         if value:
@@ -84,7 +89,7 @@ class Fetcher:
                     if response.status_code >= 500:
                         last = self._fail(f"http_{response.status_code}", f"HTTP {response.status_code}",
                                           response.status_code, url)
-                        self.sleep(min(30.0, 0.5 * 2.0**attempt))
+                        self._backoff(attempt)
                         continue
                     if response.status_code >= 400:
                         raise self._fail(f"http_{response.status_code}", f"HTTP {response.status_code}",
@@ -92,11 +97,11 @@ class Fetcher:
                     body = self._read(response, url)
             except httpx.TimeoutException as exc:
                 last = self._fail("timeout", f"{type(exc).__name__}: {exc}", None, url)
-                self.sleep(min(30.0, 0.5 * 2.0**attempt))
+                self._backoff(attempt)
                 continue
             except httpx.TransportError as exc:
                 last = self._fail("connection", f"{type(exc).__name__}: {exc}", None, url)
-                self.sleep(min(30.0, 0.5 * 2.0**attempt))
+                self._backoff(attempt)
                 continue
             try:
                 return json.loads(body)

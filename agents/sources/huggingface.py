@@ -51,6 +51,10 @@ class HuggingFace:
     max_wait: float = 60.0
     sleep: Callable[[float], None] = time.sleep
 
+    def _backoff(self, attempt: int) -> None:
+        if attempt < self.attempts - 1:
+            self.sleep(min(30.0, 0.5 * 2.0**attempt))
+
     def top(self, task: str, limit: int, min_downloads: int) -> list[dict[str, Any]]:
         """The most downloaded models for a task (a pipeline tag, or "code"), above ``min_downloads``."""
         hub = _library(self.endpoint)
@@ -79,13 +83,13 @@ class HuggingFace:
                 elif status is not None and status < 500:
                     raise last from exc
                 else:
-                    self.sleep(min(30.0, 0.5 * 2.0**attempt))
+                    self._backoff(attempt)
             except (ValueError, KeyError, TypeError) as exc:
                 raise SourceFailure("huggingface", "malformed", f"{task}: {type(exc).__name__}: {exc}", 200,
                                     self.endpoint) from exc
             except Exception as exc:  # httpx2 transport errors and timeouts
                 kind = "timeout" if "Timeout" in type(exc).__name__ else "connection"
                 last = SourceFailure("huggingface", kind, f"{task}: {type(exc).__name__}: {exc}", None, self.endpoint)
-                self.sleep(min(30.0, 0.5 * 2.0**attempt))
+                self._backoff(attempt)
         assert last is not None
         raise last

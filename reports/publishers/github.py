@@ -76,6 +76,10 @@ class GitHubIssues:
             return max(0.0, reset - time.time()) + 1.0
         return None if response.status_code == 403 else 60.0
 
+    def _backoff(self, attempt: int) -> None:
+        if attempt < self.attempts - 1:
+            self.sleep(min(8.0, 0.5 * 2.0**attempt))
+
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         last: str = ""
         for attempt in range(self.attempts):
@@ -83,7 +87,7 @@ class GitHubIssues:
                 response = self.client.request(method, path, **kwargs)
             except httpx.HTTPError as exc:
                 last = f"{type(exc).__name__}: {exc}"
-                self.sleep(min(8.0, 0.5 * 2**attempt))
+                self._backoff(attempt)
                 continue
             wait = self._wait_for(response)
             if wait is not None:
@@ -94,7 +98,7 @@ class GitHubIssues:
                 continue
             if response.status_code >= 500:
                 last = f"HTTP {response.status_code}"
-                self.sleep(min(8.0, 0.5 * 2**attempt))
+                self._backoff(attempt)
                 continue
             if response.status_code >= 400:
                 message = response.json().get("message", "") if _is_json(response) else response.text[:200]

@@ -60,9 +60,11 @@ def test_server_errors_back_off_then_succeed_or_fail(upstream: tuple[Script, str
     script.responses = [Response(502), Response(503), Response.json([1, 2])]
     assert fetcher(naps).get_json(url) == [1, 2] and naps == [0.5, 1.0]
     script.responses = [Response(500)]
+    naps = []
     with pytest.raises(SourceFailure) as failure:
-        fetcher([]).get_json(url)
+        fetcher(naps).get_json(url)
     assert failure.value.error_type == "http_500" and failure.value.status_code == 500
+    assert naps == [0.5, 1.0]  # three attempts, two waits: none after the last one
 
 
 def test_timeouts_are_retried_then_reported(upstream: tuple[Script, str]) -> None:
