@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
+from blackboard.snapshots import Snapshot, SnapshotBook
 from workers.console import emit, handles_errors, load_settings, setup_logging
 from workers.runtime import opened
+
+
+def _stored(*sources: str) -> tuple[dict[str, Snapshot | None], dict[str, dict[str, Any]]]:
+    """The stored snapshots of some sources and the catalog's tombstones; a usage error before the first sync."""
+    settings = load_settings()
+    setup_logging(False, settings.secrets())
+    with opened(settings) as runtime:
+        book = SnapshotBook(runtime.connections.board, runtime.keys)
+        found = {source: book.load(source) for source in sources}
+        graves = book.tombstones("openrouter")
+    if found.get("openrouter", True) is None:
+        raise click.UsageError("no catalog yet (run: improve sync)")
+    return found, graves
 
 
 @click.command()
@@ -43,14 +59,9 @@ def catalog() -> None:
 @handles_errors
 def catalog_list(as_json: bool, search: str) -> None:
     from agents.catalog import SOURCE, summary
-    from blackboard.snapshots import SnapshotBook
 
-    settings = load_settings()
-    setup_logging(False, settings.secrets())
-    with opened(settings) as runtime:
-        snapshot = SnapshotBook(runtime.connections.board, runtime.keys).load(SOURCE)
-    if snapshot is None:
-        raise click.UsageError("no catalog yet (run: improve sync)")
+    snapshot = _stored(SOURCE)[0][SOURCE]
+    assert snapshot is not None
     models = [{"id": model_id, **summary(model)} for model_id, model in sorted(snapshot.models.items())
               if search.lower() in model_id.lower()]
     human = [f"{len(models)} models (fetched {snapshot.fetched_at:%Y-%m-%d %H:%M} UTC, cycle {snapshot.cycle_id})"]
@@ -68,23 +79,17 @@ def catalog_show(model_id: str, as_json: bool) -> None:
     import json as json_module
 
     from agents.catalog import SOURCE
-    from blackboard.snapshots import SnapshotBook
 
-    settings = load_settings()
-    setup_logging(False, settings.secrets())
-    with opened(settings) as runtime:
-        book = SnapshotBook(runtime.connections.board, runtime.keys)
-        snapshot, graves, scores = book.load(SOURCE), book.tombstones(SOURCE), book.load("scores")
+    found, graves = _stored(SOURCE, "scores")
+    snapshot, scores = found[SOURCE], found["scores"]
     model = snapshot.models.get(model_id) if snapshot else None
     grave = graves.get(model_id)
     if model is None and grave is None:
         raise click.UsageError(f"no model {model_id!r} in the catalog")
-    scored = scores.models.get(model_id) if scores else None
-    if model is not None:
-        data = {"id": model_id, "status": "active", "model": model, "removed_at": None, "score": scored}
-    else:
-        assert grave is not None
-        data = {"id": model_id, "status": "removed", "model": grave["model"], "removed_at": grave["removed_at"]}
+    data = {"id": model_id, "status": "active" if model is not None else "removed",
+            "model": model if model is not None else grave["model"],  # type: ignore[index]
+            "removed_at": None if model is not None else grave["removed_at"],  # type: ignore[index]
+            "score": scores.models.get(model_id) if scores else None}
     emit(data, as_json, json_module.dumps(data, indent=2, default=str))
 
 
@@ -96,14 +101,9 @@ def versions(family: str, as_json: bool) -> None:
     """A model family's versions in the catalog, oldest first (FAMILY like google/gemma or meta-llama/llama)."""
     from agents.catalog import SOURCE
     from agents.families import history
-    from blackboard.snapshots import SnapshotBook
 
-    settings = load_settings()
-    setup_logging(False, settings.secrets())
-    with opened(settings) as runtime:
-        snapshot = SnapshotBook(runtime.connections.board, runtime.keys).load(SOURCE)
-    if snapshot is None:
-        raise click.UsageError("no catalog yet (run: improve sync)")
+    snapshot = _stored(SOURCE)[0][SOURCE]
+    assert snapshot is not None
     found = history({model_id: model.get("created") for model_id, model in snapshot.models.items()}, family)
     human = [f"{family}: {len(found)} models"] + [
         f"  v{item['version'] or '?':<8} {item['size'] or '-':<8} {item['variant'] or '-':<16} {item['id']}"

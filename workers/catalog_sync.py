@@ -155,6 +155,21 @@ def quick_sync(runtime: Runtime, cycle_id: str, step: str = "catalog_sync") -> S
     return outcome
 
 
+def absorb(known: dict[str, dict[str, Any]], task: str, found: list[dict[str, Any]], first_sync: bool,
+           cycle_id: str, now: datetime) -> list[CatalogChange]:
+    """Fold one task's listing into the registry (``known``); after the first sync, newcomers are discovered."""
+    changes = []
+    for model in found:
+        model["tasks"] = sorted({*known.get(model["id"], {}).get("tasks", []), task})
+        if not first_sync and model["id"] not in known:
+            changes.append(CatalogChange(
+                cycle_id=cycle_id, agent="catalog", created_at=now, source=HUB, model_id=model["id"],
+                change="discovered", details={"task": task, "downloads": model["downloads"], "likes": model["likes"],
+                                              "license": model["license"], "parameters": model["parameters"]}))
+        known[model["id"]] = model
+    return changes
+
+
 def hub_sync(runtime: Runtime, cycle_id: str, step: str = "catalog_sync") -> SyncOutcome:
     """Weekly discovery on the Hugging Face Hub: the top models per task; newcomers are posted as discovered.
 
@@ -189,15 +204,7 @@ def hub_sync(runtime: Runtime, cycle_id: str, step: str = "catalog_sync") -> Syn
             runtime.board.post(_error(runtime, cycle_id, step, empty))
             outcome.errors.append(str(empty))
             continue
-        for model in found:
-            model["tasks"] = sorted({*known.get(model["id"], {}).get("tasks", []), task})
-            if previous is not None and model["id"] not in known:
-                changes.append(CatalogChange(
-                    cycle_id=cycle_id, agent="catalog", created_at=now, source=HUB, model_id=model["id"],
-                    change="discovered", details={"task": task, "downloads": model["downloads"],
-                                                  "likes": model["likes"], "license": model["license"],
-                                                  "parameters": model["parameters"]}))
-            known[model["id"]] = model
+        changes += absorb(known, task, found, previous is None, cycle_id, now)
     posted = runtime.board.post_many(changes)
     book.save(Snapshot(HUB, known, now, cycle_id), {})
     outcome.added, outcome.changes, outcome.models = sorted(c.model_id for c in changes), sum(

@@ -43,6 +43,7 @@ from agents.catalog import CatalogPolicy, diff, index, validate  # noqa: E402
 from agents.sources.huggingface import record  # noqa: E402
 from blackboard.entries import CatalogChange  # noqa: E402
 from tests.perf._redis import median, run_benchmark, sigterm_as_exit  # noqa: E402
+from workers.catalog_sync import absorb  # noqa: E402
 from workers.hf_fake import hub_models  # noqa: E402
 from workers.openrouter_fake import catalog  # noqa: E402
 
@@ -57,7 +58,6 @@ OR_DIR = Path("/work/shared/data/openrouter/skissue_daily")
 OR_FILES = ("openrouter_models_2026-04-24.json", "openrouter_models_2026-05-01.json")
 OR_COPIES = 10
 AIM = 3.0
-HUB = "huggingface"
 CYCLES = ("2026-W45", "2026-W46")
 NOWS = (datetime(2026, 11, 8, 3, 0, tzinfo=UTC), datetime(2026, 11, 15, 3, 0, tzinfo=UTC))
 WARM_UP_ITEMS = 500
@@ -120,15 +120,7 @@ def hub_snapshot(listing: bytes, previous: dict[str, dict[str, Any]] | None, cyc
     known = dict(previous) if previous else {}
     changes: list[CatalogChange] = []
     for task, items in groupby(json.loads(listing), key=lambda item: str(item["pipeline_tag"])):
-        for model in hub_top(items):
-            model["tasks"] = sorted({*known.get(model["id"], {}).get("tasks", []), task})
-            if previous is not None and model["id"] not in known:
-                changes.append(CatalogChange(
-                    cycle_id=cycle_id, agent="catalog", created_at=now, source=HUB, model_id=model["id"],
-                    change="discovered", details={"task": task, "downloads": model["downloads"],
-                                                  "likes": model["likes"], "license": model["license"],
-                                                  "parameters": model["parameters"]}))
-            known[model["id"]] = model
+        changes += absorb(known, task, hub_top(items), previous is None, cycle_id, now)
     return known, changes
 
 
