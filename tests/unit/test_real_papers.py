@@ -1,0 +1,51 @@
+"""Identity and ranking on real recorded arXiv API responses (../shared/data; skipped where absent)."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ElementTree
+from pathlib import Path
+
+import pytest
+
+from agents.papers import arxiv_id
+from agents.ranking import rank, tokens
+from tests.conftest import REPO
+
+DATA = REPO.parent / "shared" / "data" / "arxiv" / "api_atom"
+ATOM = "{http://www.w3.org/2005/Atom}"
+pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason=f"real arXiv responses not found at {DATA}")
+
+
+def entries(path: Path) -> list[dict[str, str]]:
+    def text(entry: ElementTree.Element, tag: str) -> str:
+        return " ".join((entry.findtext(f"{ATOM}{tag}") or "").split())
+
+    root = ElementTree.parse(path).getroot()
+    return [{"id": text(e, "id"), "title": text(e, "title"), "summary": text(e, "summary")}
+            for e in root.iter(f"{ATOM}entry")]
+
+
+FILES = sorted(DATA.rglob("*.xml")) if DATA.is_dir() else []
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem[:40])
+def test_every_real_entry_id_parses(path: Path) -> None:
+    for entry in entries(path):
+        if "api/errors" in entry["id"]:
+            continue  # arXiv's error entry (a 400 for a malformed id) is not a paper
+        assert arxiv_id(entry["id"]) is not None, entry["id"]
+
+
+def test_real_llm_papers_rank_above_the_rest_for_reasons_in_their_text() -> None:
+    papers = {p["id"]: p for path in FILES for p in entries(path) if "api/errors" not in p["id"]}
+    texts = {pid: f"{p['title']}. {p['summary']}" for pid, p in papers.items()}
+    ids = list(texts)
+    ranked = rank([texts[pid] for pid in ids])
+    top = [ids[r.index] for r in ranked[: len(ids) // 10]]
+    scaling = "http://arxiv.org/abs/2605.08083v1"  # "LLMs Improving LLMs: Agentic Discovery for Test-Time Scaling"
+    assert len(ids) > 100 and scaling in top[:3]
+    assert ranked[top.index(scaling)].topic == "reasoning"
+    assert not [pid for pid in top if "-ph/" in pid or "cond-mat" in pid]  # no physics in the top tenth
+    for entry in ranked[:10]:
+        if entry.topic:
+            assert set(entry.matched[entry.topic]) <= set(tokens(texts[ids[entry.index]]))  # reasons are real
