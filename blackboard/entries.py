@@ -113,10 +113,11 @@ class CatalogChange(EntryBase):
 
 
 class Finding(EntryBase):
-    """Something research turned up: a paper, a lab post, a new release. The same item is one fact across cycles."""
+    """Something research turned up: a paper, a lab post, a new release. The same item is one fact across cycles;
+    a new version of a paper is a new fact (an update)."""
 
     kind: Literal["finding"] = "finding"
-    identity: ClassVar[tuple[str, ...]] = ("source", "source_id")
+    identity: ClassVar[tuple[str, ...]] = ("source", "source_id", "version")
     source: str
     source_id: str
     title: str
@@ -125,6 +126,13 @@ class Finding(EntryBase):
     published_at: datetime | None = None
     score: float | None = None
     tags: tuple[str, ...] = ()
+    version: int | None = None
+    authors: tuple[str, ...] = ()
+    links: tuple[str, ...] = ()
+    also_from: tuple[str, ...] = ()
+    topics: dict[str, float] = Field(default_factory=dict)
+    matched: dict[str, list[str]] = Field(default_factory=dict)
+    impact: Literal["high", "medium", "low"] | None = None
 
 
 class Measurement(EntryBase):

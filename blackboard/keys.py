@@ -57,6 +57,17 @@ class Keys:
     def catalog_health(self, source: str) -> str:
         return f"{self.prefix}catalog:{source}:health"
 
+    def research_watermark(self, source: str) -> str:
+        return f"{self.prefix}research:watermark:{source}"
+
+    def research_seen(self) -> str:
+        """Hash: finding identity -> the latest version seen (so nothing is shown twice across weeks)."""
+        return f"{self.prefix}research:seen"
+
+    def research_feed_state(self) -> str:
+        """Hash: feed URL -> its ETag and Last-Modified (JSON), for conditional GETs."""
+        return f"{self.prefix}research:feeds"
+
     def publish_lock(self, target: str) -> str:
         return f"{self.prefix}lock:publish:{target}"
 

@@ -5,22 +5,32 @@ from __future__ import annotations
 import os
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
 
 from agents.categories import INTENTS, OPENROUTER_CATEGORIES
+from agents.ranking import DEFAULT_TOPICS
 from blackboard.clock import Clock, parse_instant
 from blackboard.keys import DEFAULT_PREFIX
 
+DEFAULT_FEEDS = (
+    "https://openai.com/news/rss.xml",
+    "https://deepmind.google/blog/rss.xml",
+    "https://blog.google/technology/ai/rss/",
+    "https://huggingface.co/blog/feed.xml",
+    # Anthropic publishes no feed; a community mirror:
+    "https://raw.githubusercontent.com/Olshansk/rss-feeds/main/feeds/feed_anthropic_news.xml",
+)
 HF_TASKS = ("text-generation", "conversational", "question-answering", "summarization", "translation",
             "text2text-generation", "fill-mask", "feature-extraction", "code", "text-classification",
             "token-classification", "image-classification", "image-segmentation", "automatic-speech-recognition",
@@ -91,7 +101,20 @@ class Settings(BaseSettings):
     hf_token: SecretStr | None = _env("HF_TOKEN")
     arxiv_api_url: str = Field("https://export.arxiv.org/api/query",
                                validation_alias="ARXIV_API_URL")
-    feeds: list[str] = Field(default_factory=list, validation_alias="IMPROVE_FEEDS")
+    research_arxiv_categories: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["cs.CL", "cs.AI", "cs.LG"], validation_alias="RESEARCH_ARXIV_CATEGORIES")
+    research_feeds: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(DEFAULT_FEEDS),
+                                                           validation_alias="RESEARCH_FEEDS")
+    research_hf_authors: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["meta-llama", "Qwen", "google", "mistralai", "deepseek-ai", "microsoft"],
+        validation_alias="RESEARCH_HF_AUTHORS")
+    research_dir: Path = Field(Path("research"), validation_alias="RESEARCH_DIR")
+    research_topics: dict[str, list[str]] = Field(default_factory=lambda: dict(DEFAULT_TOPICS),
+                                                  validation_alias="IMPROVE_RESEARCH_TOPICS")
+    research_max_findings: int = Field(50, ge=1, validation_alias="IMPROVE_RESEARCH_MAX_FINDINGS")
+    arxiv_max_results: int = Field(500, ge=1, le=2000, validation_alias="IMPROVE_ARXIV_MAX_RESULTS")
+    arxiv_delay: float = Field(3.0, ge=0, validation_alias="IMPROVE_ARXIV_DELAY")
+    arxiv_overlap_days: int = Field(2, ge=0, validation_alias="IMPROVE_ARXIV_OVERLAP_DAYS")
     github_api_url: str = Field("https://api.github.com",
                                 validation_alias="GITHUB_API_URL")
     github_token: SecretStr | None = _env("GITHUB_TOKEN")
@@ -105,6 +128,13 @@ class Settings(BaseSettings):
     @classmethod
     def _parse_now(cls, value: Any) -> Any:
         return parse_instant(value) if isinstance(value, str) else value
+
+    @field_validator("research_arxiv_categories", "research_feeds", "research_hf_authors", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @field_validator("score_weights")
     @classmethod

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
+from agents.papers import Item
 from agents.sources.http import SourceFailure
 
 EXPAND = ["downloads", "likes", "trendingScore", "createdAt", "lastModified", "library_name", "tags", "gated",
@@ -93,3 +94,25 @@ class HuggingFace:
                 self._backoff(attempt)
         assert last is not None
         raise last
+
+
+def releases(endpoint: str, token: str | None, authors: list[str], limit: int) -> list[Item]:
+    """The newest models of watched organisations, newest first (``arxiv:<id>`` tags link them to papers)."""
+    hub = _library(endpoint)
+    headers = hub.utils.build_hf_headers(token=token or False, library_name="improve")
+    items: list[Item] = []
+    for author in authors:
+        params = {"author": author, "sort": "createdAt", "limit": limit, "expand": EXPAND}
+        try:
+            listing = hub.utils.paginate(f"{endpoint.rstrip('/')}/api/models", params, headers)
+            found = [record(item) for item in islice(listing, limit) if isinstance(item, dict) and "id" in item]
+        except hub.errors.HfHubHTTPError as exc:
+            status = getattr(getattr(exc, "response", None), "status_code", None)
+            raise SourceFailure("huggingface", f"http_{status}", f"{author}: HTTP {status}", status, endpoint) from exc
+        except Exception as exc:  # httpx2 transport errors and timeouts
+            raise SourceFailure("huggingface", "connection", f"{author}: {type(exc).__name__}", None,
+                                endpoint) from exc
+        items += [Item("huggingface", model["id"], f"{endpoint.rstrip('/')}/{model['id']}",
+                       summary=" ".join(model["tags"]), published=model["created_at"], native_id=model["id"],
+                       tags=tuple(model["tags"])) for model in found]
+    return items
