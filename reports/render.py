@@ -66,6 +66,11 @@ def report_filename(report: WeeklyReport) -> str:
     return f"{report.started_at:%Y-%m-%d}{suffix}.md"
 
 
+def write_text(path: Path, text: str) -> None:
+    """Write a file atomically (write, then rename): a reader never sees half of it."""
+    _write_atomically(path, text)
+
+
 def _write_atomically(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

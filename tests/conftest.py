@@ -27,6 +27,8 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 REPO = Path(__file__).resolve().parent.parent
 NO_UPSTREAM = "http://127.0.0.1:9/api/v1"  # nothing listens there: tests never reach the internet
 NO_HUB = "http://127.0.0.1:9"
+NO_ARXIV = "http://127.0.0.1:9/api/query"
+NO_FEED = "http://127.0.0.1:9/feed.xml"
 os.environ["HF_ENDPOINT"] = NO_HUB  # huggingface_hub reads it once, at import
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 
@@ -74,7 +76,9 @@ def redis_server_binary() -> str:
 def make_settings(tmp_path: Path, **overrides: object) -> Settings:
     values: dict[str, object] = {"state_dir": tmp_path / "state", "report_dir": tmp_path / "reports",
                                  "key_prefix": f"test:{uuid.uuid4().hex[:8]}:", "lease_seconds": 2.0,
-                                 "openrouter_base_url": NO_UPSTREAM, "hf_endpoint": NO_HUB, "http_attempts": 1}
+                                 "openrouter_base_url": NO_UPSTREAM, "hf_endpoint": NO_HUB, "http_attempts": 1,
+                                 "arxiv_api_url": NO_ARXIV, "research_feeds": [NO_FEED], "arxiv_delay": 0.0,
+                                 "research_dir": tmp_path / "research"}
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
 

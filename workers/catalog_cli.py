@@ -149,3 +149,30 @@ def route(text: str, as_json: bool) -> None:
     human = (f"{found.category or 'no category'} (matched: {', '.join(found.matched) or 'nothing'})\n"
              f"primary: {data['primary'] or 'none configured'}; fallbacks: {', '.join(chain[1:]) or 'none'}")
     emit(data, as_json, human)
+
+
+@click.command()
+@click.option("--since", default=None, help="Scan arXiv from this date (ISO 8601) instead of the watermark.")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("-v", "--verbose", is_flag=True)
+@handles_errors
+def research(since: str | None, as_json: bool, verbose: bool) -> None:
+    """Scan arXiv, the lab feeds and Hub releases now; findings count towards this week's cycle."""
+    from blackboard.clock import parse_instant
+    from reports.research import render_summary, write_summary
+    from workers.research_scan import scan
+    from workers.trigger import cycle_id_for
+
+    settings = load_settings()
+    setup_logging(verbose, settings.secrets())
+    with opened(settings) as runtime:
+        cycle_id = cycle_id_for(runtime, "weekly", dry_run=False)
+        outcome = scan(runtime, cycle_id, "research", parse_instant(since) if since else None)
+        date = f"{runtime.clock.now():%Y-%m-%d}"
+        path = write_summary(settings.research_dir, date,
+                             render_summary(date, outcome.findings, outcome.raised, outcome.sources))
+    data = {"cycle_id": cycle_id, **outcome.to_json(), "summary_path": str(path)}
+    human = [f"research scan for {cycle_id}: {outcome.new} new, {outcome.updated} updated, "
+             f"{outcome.duplicates_merged} duplicates merged, {outcome.proposals} proposals; summary: {path}"]
+    human += [f"  {source}: {result}" for source, result in outcome.sources.items()]
+    emit(data, as_json, "\n".join(human))

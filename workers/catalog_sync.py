@@ -14,7 +14,7 @@ from agents.categories import openrouter_facts, ranking_from_measurements
 from agents.families import upgrade_candidates
 from agents.scoring import Facts, Weights, score
 from agents.sources.http import Fetcher, SourceFailure
-from agents.sources.huggingface import HuggingFace
+from agents.sources.huggingface import HuggingFace, probe
 from agents.sources.openrouter import OpenRouter
 from blackboard.entries import CatalogChange, Measurement, SourceError
 from blackboard.snapshots import Snapshot, SnapshotBook
@@ -183,15 +183,11 @@ def hub_sync(runtime: Runtime, cycle_id: str, step: str = "catalog_sync") -> Syn
                       attempts=settings.http_attempts, max_wait=settings.http_max_wait)
     outcome, now, changes = SyncOutcome(models=len(known)), runtime.clock.now(), []
     try:  # one cheap probe first: the library's own retries would take minutes on a Hub that is down
-        probe = httpx.Client(timeout=settings.http_timeout, headers={"User-Agent": "improve-catalog-agent"})
-        Fetcher(HUB, probe, attempts=settings.http_attempts, max_wait=settings.http_max_wait,
-                secrets=settings.secrets()).get_json(f"{settings.hf_endpoint.rstrip('/')}/api/models", {"limit": 1})
+        probe(settings.hf_endpoint, settings.http_timeout, settings.secrets())
     except SourceFailure as failure:
         runtime.board.post(_error(runtime, cycle_id, step, failure))
         outcome.errors.append(f"{failure} (last good listing kept)")
         return outcome
-    finally:
-        probe.close()
     for task in settings.hf_tasks:
         try:
             found = hub.top(task, settings.hf_per_task, settings.hf_min_downloads)

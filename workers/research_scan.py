@@ -16,7 +16,7 @@ from agents.ranking import impact, rank
 from agents.sources import arxiv as arxiv_source
 from agents.sources import feeds as feed_source
 from agents.sources.http import SourceFailure
-from agents.sources.huggingface import releases
+from agents.sources.huggingface import probe, releases
 from blackboard.entries import Finding, Proposal, Risk, SourceError
 from workers.runtime import Runtime
 
@@ -98,6 +98,7 @@ def _releases(runtime: Runtime, outcome: ScanOutcome, cycle_id: str, step: str) 
     if not settings.research_hf_authors:
         return []
     try:
+        probe(settings.hf_endpoint, settings.http_timeout, settings.secrets())
         found = releases(settings.hf_endpoint, settings.hf_token.get_secret_value() if settings.hf_token else None,
                          settings.research_hf_authors, 20)
     except SourceFailure as failure:

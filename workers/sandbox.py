@@ -134,8 +134,27 @@ def _hub() -> Upstream:
     return Upstream("huggingface", "hf_endpoint", fallback=handler)
 
 
+def _research() -> Upstream:
+    holder: dict[str, str] = {}
+
+    def handler() -> Handler:
+        from workers.research_fake import FakeResearch  # imports this module: import it when the sandbox starts
+
+        fake = FakeResearch()
+        WEEKLY_HOOKS.append(fake.next_week)
+        return fake.handle
+
+    def extra() -> dict[str, Any]:
+        return {"research_feeds": [holder["url"] + "/feed.xml"], "arxiv_delay": 0.0}
+
+    upstream = Upstream("research", "arxiv_api_url", fallback=handler, path="/api/query", extra=extra)
+    RESEARCH_URL.append(holder)
+    return upstream
+
+
 WEEKLY_HOOKS: list[Callable[[], None]] = []
-UPSTREAMS: list[Upstream] = [_github(), _openrouter(), _hub()]
+RESEARCH_URL: list[dict[str, str]] = []
+UPSTREAMS: list[Upstream] = [_github(), _openrouter(), _hub(), _research()]
 
 
 @dataclass
@@ -159,5 +178,7 @@ def sandbox(upstreams: list[Upstream] | None = None) -> Iterator[Sandbox]:
             fallback = upstream.fallback() if upstream.fallback else None
             server = stack.enter_context(LoopbackServer(upstream.routes(), fallback))
             overrides[upstream.setting] = server.url + upstream.path
+            for holder in RESEARCH_URL if upstream.name == "research" else []:
+                holder["url"] = server.url
             overrides.update(upstream.extra())
         yield Sandbox(overrides, list(WEEKLY_HOOKS))

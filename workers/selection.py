@@ -8,11 +8,9 @@ from datetime import timedelta
 from importlib import resources
 from typing import Any
 
-import httpx
-
 from agents.selection import Candidate, budget_mb, rank, size_class, size_mb, smaller
-from agents.sources.http import Fetcher, SourceFailure
-from agents.sources.huggingface import HuggingFace
+from agents.sources.http import SourceFailure
+from agents.sources.huggingface import HuggingFace, probe
 from blackboard.snapshots import SnapshotBook
 from workers.catalog_sync import HUB, weights_of
 from workers.runtime import Runtime
@@ -33,9 +31,7 @@ class Selection:
 def _live(runtime: Runtime, task: str, notes: list[str]) -> list[dict[str, Any]] | None:
     settings = runtime.settings
     try:
-        with httpx.Client(timeout=settings.http_timeout) as probe:
-            Fetcher(HUB, probe, attempts=1, secrets=settings.secrets()).get_json(
-                f"{settings.hf_endpoint.rstrip('/')}/api/models", {"limit": 1})
+        probe(settings.hf_endpoint, settings.http_timeout, settings.secrets())
         hub = HuggingFace(settings.hf_endpoint, settings.hf_token.get_secret_value() if settings.hf_token else None,
                           attempts=settings.http_attempts, max_wait=settings.http_max_wait)
         models = hub.top(task, max(50, settings.hf_per_task), settings.hf_min_downloads)

@@ -13,10 +13,12 @@ from blackboard.cycles import CycleRecord
 from blackboard.entries import ProposalStatus, SkipReason, StepStatus
 from reports.model import WeeklyReport
 from reports.render import write_report
+from reports.research import render_summary, write_summary
 from reports.weekly import CycleHistory, build_report
 from workers.catalog_sync import full_sync, hub_sync, quick_sync, rank_and_score
 from workers.dag import step_named, steps_for
 from workers.publication import publish
+from workers.research_scan import scan
 from workers.runtime import Runtime
 
 
@@ -94,7 +96,18 @@ def catalog_step(context: StepContext) -> StepResult:
     return StepResult(reason=note, summary=summary)
 
 
-BUILTIN: dict[str, StepFunction] = {"report": report_step, "catalog_sync": catalog_step}
+def research_step(context: StepContext) -> StepResult:
+    runtime = context.runtime
+    outcome = scan(runtime, context.record.cycle_id, context.step)
+    date = f"{context.record.created_at:%Y-%m-%d}"
+    path = write_summary(runtime.settings.research_dir, date,
+                         render_summary(date, outcome.findings, outcome.raised, outcome.sources))
+    return StepResult(reason="source errors: see the report" if outcome.errors else "",
+                      summary={**outcome.to_json(), "summary_path": str(path)})
+
+
+BUILTIN: dict[str, StepFunction] = {"report": report_step, "catalog_sync": catalog_step,
+                                    "research_scan": research_step}
 NOT_IMPLEMENTED = "not implemented yet"
 
 

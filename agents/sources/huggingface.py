@@ -116,3 +116,14 @@ def releases(endpoint: str, token: str | None, authors: list[str], limit: int) -
                        summary=" ".join(model["tags"]), published=model["created_at"], native_id=model["id"],
                        tags=tuple(model["tags"])) for model in found]
     return items
+
+
+def probe(endpoint: str, timeout: float, secrets: list[str]) -> None:
+    """Raise SourceFailure at once if the Hub does not answer: the library's own retries take minutes."""
+    import httpx
+
+    from agents.sources.http import Fetcher
+
+    with httpx.Client(timeout=timeout, headers={"User-Agent": "improve"}) as client:
+        Fetcher("huggingface", client, attempts=1, secrets=secrets).get_json(
+            f"{endpoint.rstrip('/')}/api/models", {"limit": 1})

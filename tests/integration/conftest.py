@@ -18,7 +18,7 @@ import pytest
 import redis
 from rq import Worker
 
-from tests.conftest import NO_HUB, NO_UPSTREAM, REPO
+from tests.conftest import NO_ARXIV, NO_FEED, NO_HUB, NO_UPSTREAM, REPO
 
 pytestmark = pytest.mark.integration
 
@@ -35,12 +35,15 @@ class Cluster:
 
     def env(self, **extra: str) -> dict[str, str]:
         base = {k: v for k, v in os.environ.items()
-                if not k.startswith(("IMPROVE_", "FIXTURE_", "HF_")) and k not in ("REDIS_URL", "CI")}
+                if not k.startswith(("IMPROVE_", "FIXTURE_", "HF_", "RESEARCH_", "ARXIV_"))
+                and k not in ("REDIS_URL", "CI")}
         base.update({
             "REDIS_URL": self.redis_url, "IMPROVE_KEY_PREFIX": self.prefix, "IMPROVE_LEASE_SECONDS": "2",
             "IMPROVE_STATE_DIR": str(self.tmp_path / "state"), "IMPROVE_REPORT_DIR": str(self.tmp_path / "reports"),
             "IMPROVE_NOW": "2026-11-22T03:00:00Z", "IMPROVE_CONFIG": str(self.tmp_path / "none.toml"),
             "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1", "OPENROUTER_BASE_URL": NO_UPSTREAM, "HF_ENDPOINT": NO_HUB,
+            "ARXIV_API_URL": NO_ARXIV, "RESEARCH_FEEDS": NO_FEED, "IMPROVE_ARXIV_DELAY": "0",
+            "RESEARCH_DIR": str(self.tmp_path / "research"),
             "IMPROVE_HTTP_ATTEMPTS": "1",
         })
         base.update(self.env_overrides)

@@ -12,7 +12,7 @@ from rq import Queue
 from rq.registry import DeferredJobRegistry, FailedJobRegistry, StartedJobRegistry
 
 from blackboard.entries import Finding, StepStatus
-from tests.conftest import NO_HUB, NO_UPSTREAM
+from tests.conftest import NO_ARXIV, NO_FEED, NO_HUB, NO_UPSTREAM
 from workers.conductor import Conductor
 from workers.dag import QUEUES
 from workers.runtime import opened
@@ -29,7 +29,8 @@ def settings_for(cluster: Cluster) -> Settings:
     return Settings(redis_url=cluster.redis_url, key_prefix=cluster.prefix, lease_seconds=2.0,
                     state_dir=Path(env["IMPROVE_STATE_DIR"]), report_dir=Path(env["IMPROVE_REPORT_DIR"]),
                     now=env["IMPROVE_NOW"], step_overrides={}, openrouter_base_url=NO_UPSTREAM, hf_endpoint=NO_HUB,
-                    http_attempts=1)  # type: ignore[arg-type]
+                    arxiv_api_url=NO_ARXIV, research_feeds=[NO_FEED], arxiv_delay=0.0,
+                    research_dir=cluster.tmp_path / "research", http_attempts=1)  # type: ignore[arg-type]
 
 
 def nothing_stranded(client: redis.Redis) -> None:

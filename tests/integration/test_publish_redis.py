@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from tests.conftest import NO_HUB, NO_UPSTREAM
+from tests.conftest import NO_ARXIV, NO_FEED, NO_HUB, NO_UPSTREAM
 from workers.conductor import Conductor
 from workers.connection import Connections, from_url
 from workers.github_fake import FakeGitHub
@@ -36,7 +36,8 @@ def runtime_for(redis_url: str, tmp_path: Path, url: str, now: str, prefix: str)
     settings = Settings(redis_url=SecretStr(redis_url), key_prefix=prefix, state_dir=tmp_path / "state",  # type: ignore[arg-type]
                         report_dir=tmp_path / "reports", now=now, github_api_url=url,
                         github_token=SecretStr("ghp_integration_token"), github_repository="acme/router",
-                        openrouter_base_url=NO_UPSTREAM, hf_endpoint=NO_HUB, http_attempts=1)
+                        openrouter_base_url=NO_UPSTREAM, hf_endpoint=NO_HUB, arxiv_api_url=NO_ARXIV,
+                        research_feeds=[NO_FEED], arxiv_delay=0.0, research_dir=tmp_path / "research", http_attempts=1)
     return Runtime(settings, from_url(redis_url))
 
 

@@ -9,6 +9,7 @@ cycle under 1 s) and exits 0; it exits 1 only when a cycle or a baseline does no
 from __future__ import annotations
 
 import inspect
+import json
 import os
 import subprocess
 import sys
@@ -84,7 +85,8 @@ def worker_env(server: PrivateRedis, tmp: Path) -> dict[str, str]:
                IMPROVE_CONFIG=str(tmp / "no-improve.toml"), IMPROVE_KEY_PREFIX=DEFAULT_PREFIX,
                OPENROUTER_BASE_URL="http://127.0.0.1:9/api/v1", HF_ENDPOINT="http://127.0.0.1:9",
                IMPROVE_HTTP_ATTEMPTS="1", IMPROVE_HF_TASKS='["text-generation"]',
-               IMPROVE_STEP_OVERRIDES='{"catalog_sync": "tests.perf.noop:noop_step"}',
+               IMPROVE_STEP_OVERRIDES=json.dumps({"catalog_sync": "tests.perf.noop:noop_step",
+                                                  "research_scan": "tests.perf.noop:noop_step"}),
                PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p))
     return env
 
@@ -136,7 +138,8 @@ def job_times(client: redis.Redis, ids: Sequence[str], seen_end: float) -> tuple
 def our_cycle(server: PrivateRedis, tmp: Path, index: int, poll: float | None) -> tuple[Run, dict[str, str]]:
     settings = Settings(redis_url=server.url, state_dir=tmp / "state", report_dir=tmp / "reports",
                         now=week(index), key_prefix=DEFAULT_PREFIX,
-                        step_overrides={"catalog_sync": "tests.perf.noop:noop_step"},
+                        step_overrides={"catalog_sync": "tests.perf.noop:noop_step",
+                                        "research_scan": "tests.perf.noop:noop_step"},
                         openrouter_base_url="http://127.0.0.1:9/api/v1", hf_endpoint="http://127.0.0.1:9",
                         hf_tasks=["text-generation"], http_attempts=1)
     with opened(settings) as runtime:

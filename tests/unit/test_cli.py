@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tests.conftest import NO_HUB, NO_UPSTREAM
+from tests.conftest import NO_ARXIV, NO_FEED, NO_HUB, NO_UPSTREAM
 from workers.cli import main
 
 
@@ -17,7 +17,8 @@ def env(tmp_path: Path) -> dict[str, str]:
     return {"IMPROVE_EMBEDDED": "fakeredis", "IMPROVE_STATE_DIR": str(tmp_path / "state"),
             "IMPROVE_REPORT_DIR": str(tmp_path / "reports"), "IMPROVE_NOW": "2026-11-15T03:00:00Z",
             "REDIS_URL": "", "IMPROVE_CONFIG": str(tmp_path / "none.toml"), "OPENROUTER_BASE_URL": NO_UPSTREAM,
-            "HF_ENDPOINT": NO_HUB, "IMPROVE_HTTP_ATTEMPTS": "1"}
+            "HF_ENDPOINT": NO_HUB, "IMPROVE_HTTP_ATTEMPTS": "1", "ARXIV_API_URL": NO_ARXIV, "RESEARCH_FEEDS": NO_FEED,
+            "IMPROVE_ARXIV_DELAY": "0", "RESEARCH_DIR": str(tmp_path / "research")}
 
 
 def last_json(output: str) -> dict:  # type: ignore[type-arg]

@@ -35,11 +35,12 @@ def test_weekly_cycle_runs_every_step_and_reports(fake_runtime: Runtime) -> None
     assert action == "started"
     outcome = terminal(events)
     assert outcome["report"] == StepStatus.SUCCEEDED
-    assert outcome["catalog_sync"] == StepStatus.SUCCEEDED  # it ran; its upstream was unreachable (a source error)
-    assert all(outcome[s.name] == StepStatus.SKIPPED for s in WEEKLY if s.name not in ("report", "catalog_sync"))
+    ran = ("report", "catalog_sync", "research_scan")  # the agents that exist ran; their upstreams were unreachable
+    assert all(outcome[name] == StepStatus.SUCCEEDED for name in ran)
+    assert all(outcome[s.name] == StepStatus.SKIPPED for s in WEEKLY if s.name not in ran)
     errors = fake_runtime.board.read_cycle("2026-W47", kinds=["source_error"])
-    assert {(e.source, e.error_type) for e in errors} == {  # type: ignore[attr-defined]
-        ("openrouter", "connection"), ("huggingface", "connection")}
+    assert {(e.source, e.error_type) for e in errors} >= {  # type: ignore[attr-defined]
+        ("openrouter", "connection"), ("huggingface", "connection"), ("arxiv", "connection")}
     record = fake_runtime.cycles.get("2026-W47")
     assert record is not None and record.safe is False and record.finished_at is not None
     assert record.report_path and Path(record.report_path).name == "2026-11-22.md"
