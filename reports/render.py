@@ -10,7 +10,7 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from reports.chart import score_chart
-from reports.markdown import code, inert
+from reports.markdown import code, inert, safe_url
 from reports.model import WeeklyReport
 
 GITHUB_BODY_LIMIT = 65_536
@@ -29,6 +29,7 @@ def _environment() -> Environment:
     )
     env.filters["inert"] = inert
     env.filters["code"] = code
+    env.filters["safe_url"] = safe_url
     return env
 
 

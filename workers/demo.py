@@ -35,7 +35,8 @@ def run_demo(settings: Settings) -> tuple[dict[str, Any], str]:
             if index:
                 world.next_week()
             week_settings = settings.model_copy(update={
-                "redis_url": None, "state_dir": state_dir, "report_dir": report_dir, "now": week, **overrides})
+                "redis_url": None, "state_dir": state_dir, "report_dir": report_dir, "now": week,
+                "research_dir": settings.research_dir / "demo", **overrides})
             with opened(week_settings) as runtime:
                 wanted = wanted_cycle(runtime, "weekly")
                 err.print(f"\nweek of {week:%Y-%m-%d}: cycle {wanted.cycle_id}", markup=False)

@@ -132,7 +132,8 @@ def scan(runtime: Runtime, cycle_id: str, step: str = "research_scan", since: da
         source, source_id = item.identity
         finding = Finding(
             cycle_id=cycle_id, agent="research", created_at=now, source=source, source_id=source_id,
-            version=item.version, title=item.title[:500], url=item.link or None, summary=item.summary[:4000],
+            version=item.version, title=item.title[:500], summary=item.summary[:4000],
+            url=item.link if item.link.startswith(("https://", "http://")) else None,
             published_at=datetime.fromisoformat(item.published) if item.published else None,
             score=round(entry.score, 3), authors=item.authors[:20], links=(item.link,),
             also_from=tuple(item.also_from), tags=item.tags[:20], topics=entry.topics, matched=entry.matched,

@@ -77,3 +77,17 @@ def test_failures_are_recorded_and_the_rest_goes_on(fake_runtime: Runtime, world
     assert {(e.source, e.error_type) for e in errors} >= {("arxiv", "http_400"), ("feed:127.0.0.1:9", "connection")}
     assert outcome.sources[feed(fake_runtime)].startswith("ok") and outcome.new >= 1  # the post still counts
     assert fake_runtime.connections.board.get(fake_runtime.keys.research_watermark("arxiv")) is None
+
+
+def test_the_summary_keeps_hostile_titles_inert() -> None:
+    from datetime import UTC, datetime
+
+    from reports.research import render_summary
+
+    finding = Finding(cycle_id="c", agent="research", created_at=datetime(2026, 11, 22, tzinfo=UTC), source="arxiv",
+                      source_id="2611.00001", version=1, title="@everyone <script>x</script> [a](javascript:x) | b",
+                      url="javascript:alert(1)", score=3.0, topics={"reasoning": 3.0},
+                      matched={"reasoning": ["chain-of-thought"]}, impact="high")
+    text = render_summary("2026-11-22", [finding], [], {"arxiv": "ok: 1 papers"})
+    assert "<script>" not in text and "@everyone" not in text and "(<javascript" not in text
+    assert "Why: chain-of-thought" in text
