@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
@@ -85,6 +86,7 @@ class FakeResearch:
         self.week = week
         self.requests: list[Request] = []
         self.faults: list[Response] = []
+        self.delay = 0.0  # seconds before answering: a hang that must time out
         self._lock = threading.Lock()
 
     def next_week(self) -> None:
@@ -92,6 +94,7 @@ class FakeResearch:
             self.week += 1
 
     def handle(self, request: Request) -> Response:
+        time.sleep(self.delay)
         with self._lock:
             self.requests.append(request)
             week = self.week

@@ -8,6 +8,7 @@ from typing import Any
 import arxiv
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from agents.papers import Item
@@ -40,6 +41,14 @@ class TimedSession(requests.Session):
         return super().request(*args, **kwargs)
 
 
+def _timed_out(exc: BaseException) -> bool:
+    """requests reports a read timeout under a retry policy as a ConnectionError around MaxRetryError."""
+    if isinstance(exc, requests.Timeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, (ReadTimeoutError, ConnectTimeoutError))
+
+
 def query(categories: list[str], since: datetime, until: datetime) -> str:
     fmt = "%Y%m%d%H%M"
     cats = " OR ".join(f"cat:{c}" for c in categories)
@@ -47,9 +56,9 @@ def query(categories: list[str], since: datetime, until: datetime) -> str:
 
 
 def fetch(api_url: str, categories: list[str], since: datetime, until: datetime, limit: int, timeout: float,
-          attempts: int = 3, max_wait: float = 60.0, delay_seconds: float = 3.0) -> list[Item]:
+          attempts: int = 3, max_wait: float = 60.0, delay_seconds: float = 3.0, page_size: int = 500) -> list[Item]:
     """Papers submitted in [since, until], newest first; an empty window is an empty list, not an error."""
-    client = arxiv.Client(page_size=min(limit, 500), delay_seconds=delay_seconds, num_retries=1)
+    client = arxiv.Client(page_size=min(limit, page_size), delay_seconds=delay_seconds, num_retries=1)
     client.query_url_format = api_url.rstrip("?") + "?{}"
     client._session = TimedSession(timeout, attempts, max_wait)
     search = arxiv.Search(query=query(categories, since, until), max_results=limit,
@@ -61,9 +70,9 @@ def fetch(api_url: str, categories: list[str], since: datetime, until: datetime,
         raise SourceFailure("arxiv", kind, f"HTTP {exc.status} after retries", exc.status, api_url) from exc
     except arxiv.UnexpectedEmptyPageError as exc:
         raise SourceFailure("arxiv", "empty_page", "a later page came back empty", 200, api_url) from exc
-    except requests.Timeout as exc:
-        raise SourceFailure("arxiv", "timeout", f"no answer within {timeout:g}s", None, api_url) from exc
     except requests.RequestException as exc:
+        if _timed_out(exc):
+            raise SourceFailure("arxiv", "timeout", f"no answer within {timeout:g}s", None, api_url) from exc
         raise SourceFailure("arxiv", "connection", f"{type(exc).__name__}", None, api_url) from exc
     return [Item("arxiv", r.title, r.entry_id, summary=r.summary, authors=tuple(a.name for a in r.authors),
                  published=r.published.isoformat() if r.published else None, native_id=r.get_short_id(),

@@ -50,15 +50,19 @@ def fetch(client: httpx.Client, url: str, name: str, etag: str | None = None, la
                             response.status_code, url)
     if len(response.content) > max_bytes:
         raise SourceFailure(f"feed:{name}", "too_large", f"body exceeds {max_bytes} bytes", 200, url)
-    parsed = feedparser.parse(response.content)
-    base = str(response.url)
+    items, malformed = parse(response.content, str(response.url), name)
+    if malformed and not items:
+        raise SourceFailure(f"feed:{name}", "malformed", malformed[:300], 200, url)
+    return FeedResult(url, items, etag=response.headers.get("etag"),
+                      last_modified=response.headers.get("last-modified"), malformed=malformed)
+
+
+def parse(content: bytes, base: str, name: str) -> tuple[list[Item], str | None]:
+    """RSS or Atom bytes to items (relative links made absolute), and what was malformed, if anything."""
+    parsed = feedparser.parse(content)
     items = [Item(f"feed:{name}", " ".join(str(e.get("title", "")).split()), urljoin(base, e.get("link", "")),
                   summary=str(e.get("summary", "")), published=_published(e),
                   native_id=str(e.get("id") or e.get("link") or ""),
                   authors=tuple(a.get("name", "") for a in e.get("authors", []) if a.get("name")))
              for e in parsed.entries if e.get("title") or e.get("link")]
-    malformed = str(parsed.get("bozo_exception")) if parsed.get("bozo") else None
-    if malformed and not items:
-        raise SourceFailure(f"feed:{name}", "malformed", malformed[:300], 200, url)
-    return FeedResult(url, items, etag=response.headers.get("etag"),
-                      last_modified=response.headers.get("last-modified"), malformed=malformed)
+    return items, str(parsed.get("bozo_exception")) if parsed.get("bozo") else None

@@ -49,3 +49,16 @@ def test_real_llm_papers_rank_above_the_rest_for_reasons_in_their_text() -> None
     for entry in ranked[:10]:
         if entry.topic:
             assert set(entry.matched[entry.topic]) <= set(tokens(texts[ids[entry.index]]))  # reasons are real
+
+
+FEEDS = sorted((REPO.parent / "shared" / "data" / "blog_feeds").rglob("*.xml"))
+
+
+@pytest.mark.parametrize("path", FEEDS, ids=lambda p: p.stem[:40])
+def test_real_feeds_parse_into_items(path: Path) -> None:
+    from agents.sources.feeds import parse
+
+    items, _ = parse(path.read_bytes(), "https://publisher.example/feed", "publisher")
+    assert items, f"no item read from {path.name}"
+    assert all(item.title or item.link for item in items)
+    assert all(item.link.startswith("http") for item in items if item.link)
