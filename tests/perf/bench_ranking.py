@@ -1,0 +1,112 @@
+"""Ranking 10,000 abstracts against the default topics: BM25 (ours) against a plain tf-idf baseline, same run.
+
+Run: ``python tests/perf/bench_ranking.py`` (or every benchmark: ``python -m tests.perf``). The abstracts are built
+from the real arXiv abstracts in ``../shared/data/arxiv`` when present (sentences reshuffled into 10,000 texts),
+else from a fixed vocabulary; both rankers get the same token lists (tokenising is timed separately). The aim: the
+BM25 stage costs no more than the tf-idf baseline. The embedding re-rank is not built yet, so nothing is reported
+for it.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+import sys
+import time
+import tracemalloc
+import xml.etree.ElementTree as ElementTree
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from agents.ranking import BM25, DEFAULT_TOPICS, rank, tokens  # noqa: E402
+from tests.perf._redis import median, run_benchmark  # noqa: E402
+
+COUNT = 10_000
+DATA = ROOT.parent / "shared" / "data" / "arxiv"
+
+
+def sentences() -> list[str]:
+    found = []
+    for path in sorted(DATA.rglob("*.xml")) if DATA.is_dir() else []:
+        for entry in ElementTree.parse(path).getroot().iter("{http://www.w3.org/2005/Atom}entry"):
+            text = " ".join((entry.findtext("{http://www.w3.org/2005/Atom}summary") or "").split())
+            found += [s for s in re.split(r"(?<=\.)\s+", text) if len(s) > 30]
+    if found:
+        return found
+    words = "model reasoning retrieval agents evaluation benchmark routing cost graph physics data".split()
+    return [" ".join(random.Random(i).choices(words, k=14)) + "." for i in range(500)]
+
+
+def abstracts() -> list[str]:
+    pool, rng = sentences(), random.Random(7)
+    return [" ".join(rng.choices(pool, k=6)) for _ in range(COUNT)]
+
+
+def tfidf_rank(documents: list[list[str]], topics: dict[str, list[str]]) -> list[tuple[int, float]]:
+    """The baseline: tf-idf vectors and cosine similarity to each query, a topic scoring as its best query."""
+    df = Counter(term for doc in documents for term in set(doc))
+    n = len(documents)
+    idf = {term: math.log(n / count) for term, count in df.items()}
+    vectors = []
+    for doc in documents:
+        weights = {term: count * idf[term] for term, count in Counter(doc).items()}
+        norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
+        vectors.append({term: w / norm for term, w in weights.items()})
+    best = [0.0] * n
+    for queries in topics.values():
+        for query in queries:
+            q = {term: idf.get(term, 0.0) for term in tokens(query)}
+            q_norm = math.sqrt(sum(w * w for w in q.values())) or 1.0
+            for index, vector in enumerate(vectors):
+                score = sum(vector.get(term, 0.0) * w for term, w in q.items()) / q_norm
+                best[index] = max(best[index], score)
+    return sorted(enumerate(best), key=lambda item: -item[1])
+
+
+def timed(work, repetitions: int = 3) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    seconds = []
+    for _ in range(repetitions):
+        started = time.perf_counter()
+        work()
+        seconds.append(time.perf_counter() - started)
+    tracemalloc.start()
+    work()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return median(seconds), peak / 1e6
+
+
+def main() -> int:
+    texts = abstracts()
+    started = time.perf_counter()
+    documents = [tokens(text) for text in texts]
+    tokenising = time.perf_counter() - started
+    print(f"== ranking {COUNT} abstracts ({sum(map(len, documents)) / COUNT:.0f} tokens each) against "
+          f"{sum(map(len, DEFAULT_TOPICS.values()))} queries in {len(DEFAULT_TOPICS)} topics ==")
+    ours_s, ours_mb = timed(lambda: rank(texts))  # includes tokenising, like the scan does
+    def bm25_stage() -> None:  # one index, every query: what rank() does after tokenising
+        index = BM25(documents)
+        for queries in DEFAULT_TOPICS.values():
+            for query in queries:
+                index.scores(tokens(query))
+
+    bm25_s, bm25_mb = timed(bm25_stage)
+    base_s, base_mb = timed(lambda: tfidf_rank(documents, DEFAULT_TOPICS))
+    print(f"tokenising: {tokenising:.3f} s")
+    print(f"{'case':<40}{'median s':>10}{'peak MB':>10}")
+    for name, seconds, mb in (("tf-idf + cosine (baseline)", base_s, base_mb), ("BM25 stage (same tokens)", bm25_s,
+                              bm25_mb), ("rank() end to end (tokenising too)", ours_s, ours_mb)):
+        print(f"{name:<40}{seconds:>10.3f}{mb:>10.1f}")
+    ratio = bm25_s / base_s
+    print(f"ratio BM25/tf-idf time   = {ratio:.2f}  (aim <= 1: {'MEETS' if ratio <= 1 else 'MISSES'})")
+    print(f"ratio BM25/tf-idf memory = {bm25_mb / base_mb:.2f}")
+    print("embedding re-rank: not built yet (nothing to measure)")
+    return 0
+
+
+if __name__ == "__main__":
+    run_benchmark(main)
