@@ -8,7 +8,7 @@ from typing import Any
 import arxiv
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ConnectTimeoutError, ReadTimeoutError
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from agents.papers import Item
@@ -46,6 +46,8 @@ def _timed_out(exc: BaseException) -> bool:
     if isinstance(exc, requests.Timeout):
         return True
     reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    if isinstance(reason, NewConnectionError):  # a refused connection (urllib3 2 files it under connect timeouts)
+        return False
     return isinstance(reason, (ReadTimeoutError, ConnectTimeoutError))
 
 

@@ -89,3 +89,9 @@ def test_a_malformed_feed_with_nothing_readable_is_an_error() -> None:
         with httpx.Client() as client, pytest.raises(SourceFailure) as failure:
             feed_source.fetch(client, f"{server.url}/feed", "lab")
     assert failure.value.error_type == "malformed"
+
+
+def test_a_refused_connection_is_not_a_timeout() -> None:
+    with pytest.raises(SourceFailure) as failure:
+        fetch("http://127.0.0.1:9", attempts=1)
+    assert failure.value.error_type == "connection"
