@@ -85,75 +85,66 @@ class LoopbackServer:
         self._server.server_close()
 
 
+def _no_settings(url: str) -> dict[str, Any]:
+    return {}
+
+
 @dataclass(frozen=True)
 class Upstream:
-    """One stand-in upstream: the setting it replaces, how it answers, and any settings it needs (each agent issue
-    adds one)."""
+    """One stand-in upstream: the setting it replaces, how it answers, and the settings it needs (each agent issue
+    adds one). ``fake`` builds an object with ``handle`` (and ``next_week`` if its content moves); ``extra`` gets
+    the server's URL."""
 
     name: str
     setting: str
     routes: Callable[[], dict[tuple[str, str], Handler]] = dict
     path: str = ""
-    fallback: Callable[[], Handler] | None = None
-    extra: Callable[[], dict[str, Any]] = dict
+    fake: Callable[[], Any] | None = None
+    extra: Callable[[str], dict[str, Any]] = _no_settings
 
 
 def _github() -> Upstream:
     from pydantic import SecretStr
 
-    def handler() -> Handler:
+    def fake() -> Any:
         from workers.github_fake import FakeGitHub  # imports this module: import it when the sandbox starts
 
-        return FakeGitHub(token="sandbox-token").handle
+        return FakeGitHub(token="sandbox-token")
 
-    return Upstream("github", "github_api_url", fallback=handler,
-                    extra=lambda: {"github_token": SecretStr("sandbox-token"),
-                                   "github_repository": "sandbox/product"})
+    return Upstream("github", "github_api_url", fake=fake,
+                    extra=lambda url: {"github_token": SecretStr("sandbox-token"),
+                                       "github_repository": "sandbox/product"})
 
 
 def _openrouter() -> Upstream:
-    def handler() -> Handler:
+    def fake() -> Any:
         from workers.openrouter_fake import FakeOpenRouter  # imports this module: import it when the sandbox starts
 
-        fake = FakeOpenRouter()
-        WEEKLY_HOOKS.append(fake.next_week)
-        return fake.handle
+        return FakeOpenRouter()
 
-    return Upstream("openrouter", "openrouter_base_url", fallback=handler, path="/api/v1",
-                    extra=lambda: {"catalog_min_models": 50})
+    return Upstream("openrouter", "openrouter_base_url", fake=fake, path="/api/v1",
+                    extra=lambda url: {"catalog_min_models": 50})
 
 
 def _hub() -> Upstream:
-    def handler() -> Handler:
+    def fake() -> Any:
         from workers.hf_fake import FakeHub  # imports this module: import it when the sandbox starts
 
-        fake = FakeHub()
-        WEEKLY_HOOKS.append(fake.next_week)
-        return fake.handle
+        return FakeHub()
 
-    return Upstream("huggingface", "hf_endpoint", fallback=handler)
+    return Upstream("huggingface", "hf_endpoint", fake=fake)
 
 
 def _research() -> Upstream:
-    holder: dict[str, str] = {}
-
-    def handler() -> Handler:
+    def fake() -> Any:
         from workers.research_fake import FakeResearch  # imports this module: import it when the sandbox starts
 
-        fake = FakeResearch()
-        WEEKLY_HOOKS.append(fake.next_week)
-        return fake.handle
+        return FakeResearch()
 
-    def extra() -> dict[str, Any]:
-        return {"research_feeds": [holder["url"] + "/feed.xml"], "arxiv_delay": 0.0}
-
-    upstream = Upstream("research", "arxiv_api_url", fallback=handler, path="/api/query", extra=extra)
-    RESEARCH_URL.append(holder)
-    return upstream
+    return Upstream("research", "arxiv_api_url", fake=fake, path="/api/query",
+                    extra=lambda url: {"research_feeds": [url + "/feed.xml"], "arxiv_delay": 0.0})
 
 
-WEEKLY_HOOKS: list[Callable[[], None]] = []
-RESEARCH_URL: list[dict[str, str]] = []
 UPSTREAMS: list[Upstream] = [_github(), _openrouter(), _hub(), _research()]
 
 
@@ -173,12 +164,12 @@ def sandbox(upstreams: list[Upstream] | None = None) -> Iterator[Sandbox]:
     """Start every stand-in upstream; yields the settings that point the system at them."""
     with ExitStack() as stack:
         overrides: dict[str, Any] = {}
-        WEEKLY_HOOKS.clear()
+        hooks: list[Callable[[], None]] = []
         for upstream in upstreams if upstreams is not None else UPSTREAMS:
-            fallback = upstream.fallback() if upstream.fallback else None
-            server = stack.enter_context(LoopbackServer(upstream.routes(), fallback))
+            fake: Any = upstream.fake() if upstream.fake else None
+            server = stack.enter_context(LoopbackServer(upstream.routes(), fake.handle if fake else None))
             overrides[upstream.setting] = server.url + upstream.path
-            for holder in RESEARCH_URL if upstream.name == "research" else []:
-                holder["url"] = server.url
-            overrides.update(upstream.extra())
-        yield Sandbox(overrides, list(WEEKLY_HOOKS))
+            overrides.update(upstream.extra(server.url))
+            if hasattr(fake, "next_week"):
+                hooks.append(fake.next_week)
+        yield Sandbox(overrides, hooks)
