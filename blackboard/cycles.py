@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Literal
 
@@ -82,6 +81,3 @@ class CycleBook:
         if report_path is not None:
             update["report_path"] = report_path
         self.save(record.model_copy(update=update))
-
-    def to_json(self, record: CycleRecord) -> str:
-        return json.dumps(record.model_dump(mode="json"))
