@@ -69,10 +69,6 @@ def report_filename(report: WeeklyReport) -> str:
 
 def write_text(path: Path, text: str) -> None:
     """Write a file atomically (write, then rename): a reader never sees half of it."""
-    _write_atomically(path, text)
-
-
-def _write_atomically(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -85,7 +81,7 @@ def _write_atomically(path: Path, text: str) -> None:
 
 
 def write_json(report: WeeklyReport, markdown_path: Path) -> None:
-    _write_atomically(markdown_path.with_suffix(".json"),
+    write_text(markdown_path.with_suffix(".json"),
                       json.dumps(report.model_dump(mode="json"), indent=2) + "\n")
 
 
@@ -95,10 +91,10 @@ def write_report(report: WeeklyReport, report_dir: Path) -> tuple[Path, str]:
     chart = score_chart(report.benchmark.trend)
     if chart is not None:
         chart_path = path.with_name(path.stem + "-scores.svg")
-        _write_atomically(chart_path, chart)
+        write_text(chart_path, chart)
         report = report.model_copy(update={"benchmark": report.benchmark.model_copy(
             update={"chart": chart_path.name})})
     markdown = render_markdown(report)
     write_json(report, path)
-    _write_atomically(path, markdown)
+    write_text(path, markdown)
     return path, markdown
