@@ -159,18 +159,15 @@ def route(text: str, as_json: bool) -> None:
 def research(since: str | None, as_json: bool, verbose: bool) -> None:
     """Scan arXiv, the lab feeds and Hub releases now; findings count towards this week's cycle."""
     from blackboard.clock import parse_instant
-    from reports.research import render_summary, write_summary
-    from workers.research_scan import scan
+    from workers.research_scan import scan_and_summarise
     from workers.trigger import cycle_id_for
 
     settings = load_settings()
     setup_logging(verbose, settings.secrets())
     with opened(settings) as runtime:
         cycle_id = cycle_id_for(runtime, "weekly", dry_run=False)
-        outcome = scan(runtime, cycle_id, "research", parse_instant(since) if since else None)
-        date = f"{runtime.clock.now():%Y-%m-%d}"
-        path = write_summary(settings.research_dir, date,
-                             render_summary(date, outcome.findings, outcome.raised, outcome.sources))
+        outcome, path = scan_and_summarise(runtime, cycle_id, "research", f"{runtime.clock.now():%Y-%m-%d}",
+                                           parse_instant(since) if since else None)
     data = {"cycle_id": cycle_id, **outcome.to_json(), "summary_path": str(path)}
     human = [f"research scan for {cycle_id}: {outcome.new} new, {outcome.updated} updated, "
              f"{outcome.duplicates_merged} duplicates merged, {outcome.proposals} proposals; summary: {path}"]

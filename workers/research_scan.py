@@ -6,6 +6,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,6 +19,7 @@ from agents.sources import feeds as feed_source
 from agents.sources.http import SourceFailure
 from agents.sources.huggingface import probe, releases
 from blackboard.entries import Finding, Proposal, Risk, SourceError
+from reports.research import render_summary, write_summary
 from workers.runtime import Runtime
 
 logger = logging.getLogger(__name__)
@@ -157,3 +159,11 @@ def scan(runtime: Runtime, cycle_id: str, step: str = "research_scan", since: da
                                                           for item, _ in fresh})
     outcome.proposals = len(outcome.raised)
     return outcome
+
+
+def scan_and_summarise(runtime: Runtime, cycle_id: str, step: str, date: str,
+                       since: datetime | None = None) -> tuple[ScanOutcome, Path]:
+    """A scan, then its weekly summary at ``RESEARCH_DIR/findings/<date>.md``."""
+    outcome = scan(runtime, cycle_id, step, since)
+    text = render_summary(date, outcome.findings, outcome.raised, outcome.sources)
+    return outcome, write_summary(runtime.settings.research_dir, date, text)

@@ -13,12 +13,11 @@ from blackboard.cycles import CycleRecord
 from blackboard.entries import ProposalStatus, SkipReason, StepStatus
 from reports.model import WeeklyReport
 from reports.render import write_report
-from reports.research import render_summary, write_summary
 from reports.weekly import CycleHistory, build_report
 from workers.catalog_sync import full_sync, hub_sync, quick_sync, rank_and_score
 from workers.dag import step_named, steps_for
 from workers.publication import publish
-from workers.research_scan import scan
+from workers.research_scan import scan_and_summarise
 from workers.runtime import Runtime
 
 
@@ -97,11 +96,8 @@ def catalog_step(context: StepContext) -> StepResult:
 
 
 def research_step(context: StepContext) -> StepResult:
-    runtime = context.runtime
-    outcome = scan(runtime, context.record.cycle_id, context.step)
-    date = f"{context.record.created_at:%Y-%m-%d}"
-    path = write_summary(runtime.settings.research_dir, date,
-                         render_summary(date, outcome.findings, outcome.raised, outcome.sources))
+    outcome, path = scan_and_summarise(context.runtime, context.record.cycle_id, context.step,
+                                       f"{context.record.created_at:%Y-%m-%d}")
     return StepResult(reason="source errors: see the report" if outcome.errors else "",
                       summary={**outcome.to_json(), "summary_path": str(path)})
 
