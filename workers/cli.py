@@ -29,11 +29,9 @@ def run_summary(outcome: Outcome) -> dict[str, Any]:
     for event in outcome.events:
         if event.status.value != "started" or event.step not in steps:
             steps[event.step] = {"status": event.status.value, "seconds": event.seconds, "reason": event.reason}
-    published = next((e.summary.get("published") for e in reversed(outcome.events)
-                      if e.step == "report" and e.status.value == "succeeded"), None) or {}
     return {"cycle_id": record.cycle_id, "kind": record.kind, "safe": record.safe, "report_path": record.report_path,
             "steps": steps, "dry_run": record.dry_run, "action": outcome.action, "run": record.run,
-            "published": published,
+            "published": outcome.published,
             "mode": outcome.mode, "reasons": record.safety_reasons,
             "finished_at": record.finished_at.isoformat() if record.finished_at else None}
 

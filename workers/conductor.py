@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from rq import Queue, Worker
 
@@ -28,6 +29,15 @@ class Outcome:
     action: str
     mode: Mode
     events: list[CycleEvent] = field(default_factory=list)
+
+    @property
+    def published(self) -> dict[str, Any]:
+        """What the report step published (GitHub, Slack), from its latest successful event."""
+        for event in reversed(self.events):
+            if event.step == "report" and event.status.value == "succeeded":
+                found: dict[str, Any] = event.summary.get("published") or {}  # type: ignore[assignment]
+                return found
+        return {}
 
 
 def live_queues(runtime: Runtime) -> dict[str, list[str]]:

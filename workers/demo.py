@@ -42,11 +42,9 @@ def run_demo(settings: Settings) -> tuple[dict[str, Any], str]:
                 err.print(f"\nweek of {week:%Y-%m-%d}: cycle {wanted.cycle_id}", markup=False)
                 outcome = Conductor(runtime, on_event=show_event, on_warning=warn).drive(wanted, "in-process")
                 record = outcome.record
-                published = next((e.summary.get("published") for e in outcome.events
-                                  if e.step == "report" and e.summary.get("published")), {})
                 cycles.append({"cycle_id": record.cycle_id, "action": outcome.action, "safe": record.safe,
                                "report_path": record.report_path, "reasons": record.safety_reasons,
-                               "published": published})
+                               "published": outcome.published})
                 status = gather(runtime)
     lines = [f"{c['cycle_id']}: SAFE={'true' if c['safe'] else 'false'}  {c['report_path']}"
              + ("  (already done earlier)" if c["action"] == "finished" else "")
