@@ -1,7 +1,8 @@
 """Ranking research items against topics of interest, offline: BM25 over title and abstract, matched terms kept.
 
 Each query's BM25 score is scaled by the share of its terms a document matched (a coordination factor): on real
-arXiv listings, single generic words ("scaling", "latency") otherwise let unrelated papers rank high.
+arXiv listings, single generic words ("scaling", "latency") otherwise let unrelated papers rank high. An optional
+second stage (``rerank``) re-orders BM25's best candidates by reciprocal-rank fusion with sentence embeddings.
 """
 
 from __future__ import annotations
@@ -11,6 +12,10 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from agents.embedding import Encoder, Vectors
 
 STOPWORDS = frozenset("""a an and are as at be by for from has have in into is it its of on or that the their this to
 we with via our using use used based new large language model models llm llms paper show shows than these those can
@@ -80,6 +85,8 @@ class Ranked:
     topic: str | None
     topics: dict[str, float] = field(default_factory=dict)
     matched: dict[str, list[str]] = field(default_factory=dict)
+    similarity: dict[str, float] = field(default_factory=dict)  # cosine to the topic's closest query (re-rank)
+    fused: float | None = None  # the reciprocal-rank fusion score under ``topic`` (re-rank)
 
 
 def rank(texts: Sequence[str], topics: dict[str, list[str]] = DEFAULT_TOPICS) -> list[Ranked]:
@@ -98,6 +105,45 @@ def rank(texts: Sequence[str], topics: dict[str, list[str]] = DEFAULT_TOPICS) ->
         if entry.topics:
             entry.topic, entry.score = max(entry.topics.items(), key=lambda item: item[1])
     return sorted(ranked, key=lambda r: (-r.score, r.index))
+
+
+def rerank(texts: Sequence[str], ranked: list[Ranked], encoder: Encoder,
+           topics: dict[str, list[str]] = DEFAULT_TOPICS, top: int = 100, k: int = 60) -> list[Ranked]:
+    """``rank``'s output with each topic's ``top`` BM25 candidates re-ordered by reciprocal-rank fusion (``k``) of
+    their BM25 rank and their embedding rank (cosine to the topic's closest query). Re-ranked entries take the
+    topic they fuse best under, keep their BM25 scores and matched terms, and come first; the rest keep BM25 order.
+    The entries are updated in place."""
+    candidates = {topic: sorted((r for r in ranked if r.topics.get(topic)), key=lambda r: (-r.topics[topic],
+                                                                                          r.index))[:top]
+                  for topic in topics}
+    pool = sorted({entry.index for hits in candidates.values() for entry in hits})
+    if not pool:
+        return ranked
+    row = {index: position for position, index in enumerate(pool)}
+    documents = encoder.encode([texts[index] for index in pool])
+    fused: dict[int, dict[str, float]] = {}
+    for topic, hits in candidates.items():
+        if not hits or not topics[topic]:
+            continue
+        closest = (documents[[row[entry.index] for entry in hits]] @ encoder.encode(topics[topic]).T).max(axis=1)
+        by_meaning = sorted(range(len(hits)), key=lambda i: (-closest[i], i))
+        meaning_place = {i: place for place, i in enumerate(by_meaning, 1)}
+        for i, entry in enumerate(hits):
+            entry.similarity[topic] = round(float(closest[i]), 4)
+            fused.setdefault(entry.index, {})[topic] = 1 / (k + i + 1) + 1 / (k + meaning_place[i])
+    for entry in ranked:
+        if entry.index in fused:
+            entry.topic, entry.fused = max(fused[entry.index].items(), key=lambda item: item[1])
+            entry.score = entry.topics[entry.topic]
+    lifted = sorted((r for r in ranked if r.fused is not None), key=lambda r: (-(r.fused or 0.0), -r.score, r.index))
+    return lifted + [r for r in ranked if r.fused is None]
+
+
+def novelty(vector: Vectors, recent: Vectors) -> float:
+    """1 - the highest cosine similarity to recent findings' unit vectors (the rows of ``recent``); 1 if none."""
+    if not len(recent):
+        return 1.0
+    return min(1.0, max(0.0, 1.0 - float((recent @ vector).max())))
 
 
 AUTHORITY = {"arxiv": 0.5, "huggingface": 0.6, "feed": 0.8}

@@ -54,6 +54,7 @@ class StepStatus(StrEnum):
 class SkipReason(StrEnum):
     NOT_IMPLEMENTED = "not_implemented"
     DISABLED = "disabled"
+    NOTHING_TO_DO = "nothing_to_do"
 
 
 def canonical_json(value: Any) -> str:
@@ -150,10 +151,10 @@ class Measurement(EntryBase):
 
 
 class Regression(EntryBase):
-    """A routed model got worse on a category."""
+    """A routed model got worse on a category (or overall), by a paired test against its baseline."""
 
     kind: Literal["regression"] = "regression"
-    identity: ClassVar[tuple[str, ...]] = ("cycle_id", "model", "category")
+    identity: ClassVar[tuple[str, ...]] = ("cycle_id", "model", "category", "metric", "phase")
     model: str
     category: str
     severity: Severity
@@ -161,6 +162,9 @@ class Regression(EntryBase):
     p_value: float | None = None
     baseline: float | None = None
     current: float | None = None
+    metric: str = "score"  # score, latency_p95 or drift
+    phase: str = "pre"  # pre (against the rolling baseline), verify (after a change, against this cycle's pre run)
+    details: dict[str, JsonValue] = Field(default_factory=dict)  # baseline window, MDE, cases, confirmation
 
 
 class Proposal(EntryBase):

@@ -68,6 +68,11 @@ class Keys:
         """Hash: feed URL -> its ETag and Last-Modified (JSON), for conditional GETs."""
         return f"{self.prefix}research:feeds"
 
+    def research_embeddings(self) -> str:
+        """Hash: finding identity -> its posting time (float64 epoch seconds) then its embedding (float32), raw
+        little-endian bytes; read for novelty and near-duplicates, dropped once older than the novelty window."""
+        return f"{self.prefix}research:embeddings"
+
     def publish_lock(self, target: str) -> str:
         return f"{self.prefix}lock:publish:{target}"
 
@@ -79,6 +84,27 @@ class Keys:
 
     def proposals_by_status(self, status: str) -> str:
         return f"{self.prefix}proposals:status:{status}"
+
+    def bench_run(self, run_id: str, part: str) -> str:
+        """One benchmark run's parts: ``meta`` (hash), ``records`` (hash case -> record), ``todo`` (list of
+        chunks), ``claims`` (sorted set chunk -> lease deadline)."""
+        return f"{self.prefix}bench:run:{run_id}:{part}"
+
+    def bench_history(self, model: str, baseline_key: str) -> str:
+        """Sorted set of a model's valid run ids under one baseline key (suite, scorer, judge), by time."""
+        return f"{self.prefix}bench:history:{baseline_key}:{model}"
+
+    def config_version(self, version: int) -> str:
+        """One live-config version's body (JSON); written once, never changed or deleted."""
+        return f"{self.prefix}config:version:{version}"
+
+    def config_current(self) -> str:
+        """The number of the live-config version in use."""
+        return f"{self.prefix}config:current"
+
+    def config_history(self) -> str:
+        """Sorted set of every live-config version number, scored by itself."""
+        return f"{self.prefix}config:history"
 
     def pattern(self) -> str:
         """A SCAN pattern matching every key under this prefix."""

@@ -44,6 +44,10 @@ def assess(entries: Sequence[EntryBase], steps: Sequence[str], pending: Sequence
             reasons.append(f"step {step} failed: {event.reason or 'no reason recorded'}")
         elif event.status == StepStatus.SKIPPED and event.skip_reason == SkipReason.DISABLED:
             notes.append(f"step {step} was skipped on purpose: {event.reason}")
+        elif event.status == StepStatus.SKIPPED and event.skip_reason == SkipReason.NOTHING_TO_DO:
+            notes.append(f"step {step} had nothing to do: {event.reason}")
+        elif event.summary.get("unverified"):
+            reasons.append(f"step {step} could not verify what changed: {event.reason or 'invalid run'}")
         elif event.status == StepStatus.SKIPPED:
             reasons.append(f"step {step} did not run: {event.reason or 'skipped'}")
     for entry in entries:

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from blackboard.cycles import CycleKind, CycleRecord
+from workers.bench_cli import bench
 from workers.catalog_cli import catalog, research, route, select, sync, versions
 from workers.conductor import Conductor, Outcome, choose_mode
 from workers.console import emit, err, handles_errors, load_settings, setup_logging, show_event, warn
@@ -181,6 +182,7 @@ main.add_command(versions)
 main.add_command(select)
 main.add_command(route)
 main.add_command(research)
+main.add_command(bench)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

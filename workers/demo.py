@@ -1,4 +1,4 @@
-"""`improve demo`: the sandbox world, three weekly cycles a simulated week apart, on the embedded default."""
+"""`improve demo`: the sandbox world, four weekly cycles a simulated week apart, on the embedded default."""
 
 from __future__ import annotations
 
@@ -16,10 +16,13 @@ from workers.status import gather
 from workers.trigger import wanted_cycle
 
 
+DEMO_WEEKS = 4  # three to build the benchmark baseline, a fourth in which a model slips
+
+
 def demo_weeks(now: datetime) -> list[datetime]:
-    """Sunday 03:00 UTC of the last three weeks, this one last."""
+    """Sunday 03:00 UTC of the last four weeks, this one last."""
     sunday = (now - timedelta(days=(now.weekday() + 1) % 7)).replace(hour=3, minute=0, second=0, microsecond=0)
-    return [sunday - timedelta(days=14), sunday - timedelta(days=7), sunday]
+    return [sunday - timedelta(days=7 * back) for back in range(DEMO_WEEKS - 1, -1, -1)]
 
 
 def run_demo(settings: Settings) -> tuple[dict[str, Any], str]:

@@ -55,6 +55,20 @@ def report(cycle_id: str, run: int) -> dict[str, Any]:
     return _run("report", cycle_id, run)
 
 
+def bench_shard(run_id: str) -> dict[str, Any]:
+    """Helps a benchmark step: claims and runs chunks of its run until none is left (finding none is fine)."""
+    from workers.bench import work
+
+    job = get_current_job()
+    if job is None:
+        raise RuntimeError("bench_shard must run inside an RQ job")
+    runtime: Runtime = for_job(job.connection)
+    try:
+        return {"run_id": run_id, "chunks": work(runtime, run_id)}
+    finally:
+        runtime.connections.board.close()
+
+
 JOB_FUNCTIONS = {
     "catalog_sync": catalog_sync, "research_scan": research_scan, "benchmark_pre": benchmark_pre, "plan": plan,
     "upgrade": upgrade, "verify": verify, "report": report,

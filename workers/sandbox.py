@@ -35,16 +35,24 @@ class Response:
 Handler = Callable[[Request], Response]
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 256  # many clients connecting at once (the benchmark's concurrency) are not refused
+    daemon_threads = True
+
+
 class LoopbackServer:
     """A threaded HTTP server on 127.0.0.1 with a free port, answering from a route table; records requests."""
 
-    def __init__(self, routes: dict[tuple[str, str], Handler], fallback: Handler | None = None) -> None:
+    def __init__(self, routes: dict[tuple[str, str], Handler], fallback: Handler | None = None,
+                 keep_alive: bool = False) -> None:
         self.routes = routes
         self.fallback = fallback
         self.requests: list[Request] = []
         server = self
 
         class _Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+
             def _serve(self) -> None:
                 parts = urlsplit(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
@@ -68,7 +76,7 @@ class LoopbackServer:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._server = _Server(("127.0.0.1", 0), _Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -145,7 +153,24 @@ def _research() -> Upstream:
                     extra=lambda url: {"research_feeds": [url + "/feed.xml"], "arxiv_delay": 0.0})
 
 
-UPSTREAMS: list[Upstream] = [_github(), _openrouter(), _hub(), _research()]
+SANDBOX_MODELS = ("openai/gpt-5-mini", "qwen/qwen3-coder")
+QUALITY_DROP_WEEK = 4
+
+
+def _models() -> Upstream:
+    def fake() -> Any:
+        from workers.model_fake import FakeModels, Profile  # imports this module: import it when the sandbox starts
+
+        steady, slipping = SANDBOX_MODELS
+        return FakeModels({steady: Profile(default_accuracy=0.88),
+                           slipping: Profile(default_accuracy=0.85, accuracy={"coding": 0.95},
+                                             drops={QUALITY_DROP_WEEK: 0.75})})
+
+    return Upstream("models", "bench_base_url", fake=fake, path="/v1",
+                    extra=lambda url: {"bench_models": list(SANDBOX_MODELS), "bench_concurrency": 16})
+
+
+UPSTREAMS: list[Upstream] = [_github(), _openrouter(), _hub(), _research(), _models()]
 
 
 @dataclass

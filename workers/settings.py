@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -35,6 +35,15 @@ HF_TASKS = ("text-generation", "conversational", "question-answering", "summariz
             "text2text-generation", "fill-mask", "feature-extraction", "code", "text-classification",
             "token-classification", "image-classification", "image-segmentation", "automatic-speech-recognition",
             "text-to-image", "audio-classification", "visual-question-answering")
+
+
+class BenchEndpoint(BaseModel):
+    """Where one model is benchmarked, when not at BENCH_BASE_URL or OpenRouter's; the key is named, not written."""
+
+    model_config = ConfigDict(extra="forbid")
+    base_url: str
+    api_key_env: str | None = None
+    served_model: str | None = None
 
 
 def _env(name: str) -> Any:
@@ -94,6 +103,27 @@ class Settings(BaseSettings):
     http_max_bytes: int = Field(64 * 1024 * 1024, gt=0, validation_alias="IMPROVE_HTTP_MAX_BYTES")
     http_max_wait: float = Field(60.0, ge=0, validation_alias="IMPROVE_HTTP_MAX_WAIT")
 
+    bench_base_url: str | None = _env("BENCH_BASE_URL")
+    bench_api_key: SecretStr | None = _env("BENCH_API_KEY")
+    bench_endpoints: dict[str, BenchEndpoint] = Field(default_factory=dict, validation_alias="IMPROVE_BENCH_ENDPOINTS")
+    bench_models: Annotated[list[str], NoDecode] = Field(default_factory=list, validation_alias="IMPROVE_BENCH_MODELS")
+    bench_suite: Path | None = _env("IMPROVE_BENCH_SUITE")
+    bench_format: Literal["native", "gsm8k", "humaneval", "mbpp", "hotpotqa", "arc"] = Field(
+        "native", validation_alias="IMPROVE_BENCH_FORMAT")
+    bench_categories: Annotated[list[str], NoDecode] = Field(default_factory=list,
+                                                             validation_alias="IMPROVE_BENCH_CATEGORIES")
+    bench_concurrency: int = Field(8, ge=1, le=512, validation_alias="IMPROVE_BENCH_CONCURRENCY")
+    bench_attempts: int = Field(3, ge=1, le=10, validation_alias="IMPROVE_BENCH_ATTEMPTS")
+    bench_timeout: float = Field(120.0, gt=0, validation_alias="IMPROVE_BENCH_TIMEOUT")
+    bench_deadline: float = Field(1800.0, gt=0, validation_alias="IMPROVE_BENCH_DEADLINE")
+    bench_max_tokens: int = Field(1024, ge=1, validation_alias="IMPROVE_BENCH_MAX_TOKENS")
+    bench_seed: int = Field(1234, validation_alias="IMPROVE_BENCH_SEED")
+    bench_judge_model: str | None = _env("IMPROVE_BENCH_JUDGE_MODEL")
+    bench_baseline_runs: int = Field(6, ge=4, le=8, validation_alias="IMPROVE_BENCH_BASELINE_RUNS")
+    bench_shards: int = Field(1, ge=1, le=64, validation_alias="IMPROVE_BENCH_SHARDS")
+    bench_chunk: int = Field(20, ge=1, le=1000, validation_alias="IMPROVE_BENCH_CHUNK")
+    bench_latency_min_increase: float = Field(0.05, ge=0, validation_alias="IMPROVE_BENCH_LATENCY_MIN_INCREASE")
+
     openrouter_base_url: str = Field("https://openrouter.ai/api/v1",
                                      validation_alias="OPENROUTER_BASE_URL")
     openrouter_api_key: SecretStr | None = _env("OPENROUTER_API_KEY")
@@ -115,6 +145,11 @@ class Settings(BaseSettings):
     arxiv_max_results: int = Field(500, ge=1, le=2000, validation_alias="IMPROVE_ARXIV_MAX_RESULTS")
     arxiv_delay: float = Field(3.0, ge=0, validation_alias="IMPROVE_ARXIV_DELAY")
     arxiv_overlap_days: int = Field(2, ge=0, validation_alias="IMPROVE_ARXIV_OVERLAP_DAYS")
+    research_rerank: Literal["auto", "on", "off"] = Field("auto", validation_alias="IMPROVE_RESEARCH_RERANK")
+    research_rerank_top: int = Field(100, ge=1, le=5000, validation_alias="IMPROVE_RESEARCH_RERANK_TOP")
+    research_embed_max_tokens: int = Field(128, ge=8, le=256, validation_alias="IMPROVE_RESEARCH_EMBED_MAX_TOKENS")
+    research_novelty_weeks: int = Field(4, ge=0, le=52, validation_alias="IMPROVE_RESEARCH_NOVELTY_WEEKS")
+    research_near_duplicate: float = Field(0.9, gt=0, le=1, validation_alias="IMPROVE_RESEARCH_NEAR_DUPLICATE")
     github_api_url: str = Field("https://api.github.com",
                                 validation_alias="GITHUB_API_URL")
     github_token: SecretStr | None = _env("GITHUB_TOKEN")
@@ -129,7 +164,8 @@ class Settings(BaseSettings):
     def _parse_now(cls, value: Any) -> Any:
         return parse_instant(value) if isinstance(value, str) else value
 
-    @field_validator("research_arxiv_categories", "research_feeds", "research_hf_authors", mode="before")
+    @field_validator("research_arxiv_categories", "research_feeds", "research_hf_authors", "bench_models",
+                     "bench_categories", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -170,8 +206,11 @@ class Settings(BaseSettings):
 
     def secrets(self) -> list[str]:
         """Every secret value, so logs, entries and errors can mask them."""
-        values = [self.openrouter_api_key, self.hf_token, self.github_token, self.slack_webhook_url]
+        values = [self.openrouter_api_key, self.hf_token, self.github_token, self.slack_webhook_url,
+                  self.bench_api_key]
         found = [v.get_secret_value() for v in values if v is not None]
+        found += [os.environ[e.api_key_env] for e in self.bench_endpoints.values()
+                  if e.api_key_env and os.environ.get(e.api_key_env)]
         if self.redis_url is not None:
             from urllib.parse import urlsplit
 

@@ -14,6 +14,7 @@ from blackboard.entries import ProposalStatus, SkipReason, StepStatus
 from reports.model import WeeklyReport
 from reports.render import write_report
 from reports.weekly import CycleHistory, build_report
+from workers.bench_run import benchmark_step, verify_step
 from workers.catalog_sync import full_sync, hub_sync, quick_sync, rank_and_score
 from workers.dag import step_named, steps_for
 from workers.publication import publish
@@ -103,7 +104,8 @@ def research_step(context: StepContext) -> StepResult:
 
 
 BUILTIN: dict[str, StepFunction] = {"report": report_step, "catalog_sync": catalog_step,
-                                    "research_scan": research_step}
+                                    "research_scan": research_step, "benchmark_pre": benchmark_step,
+                                    "verify": verify_step}
 NOT_IMPLEMENTED = "not implemented yet"
 
 

@@ -1,0 +1,147 @@
+"""Judging a benchmark run: against each model's rolling baseline (pre) or this cycle's pre run (verify).
+
+A drop that is large but not significant is *suspect*: its regressed cases are asked once more and pooled before
+anything is said. Only then is a Regression posted, with the p-value, the baseline window and the suite's MDE.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from statistics import fmean
+from typing import Any
+
+from agents.measures import ModelMetrics, case_scores, categories_of, latencies
+from agents.regression import Verdict, cusum, detect, detect_categories, latency_regression, pool, verify_change
+from blackboard.entries import Regression, Severity
+from blackboard.runs import BenchRuns
+from workers.runtime import Runtime
+
+SEVERE = {"suspect": Severity.SUSPECT, "alert": Severity.ALERT, "critical": Severity.CRITICAL}
+DRIFT_HISTORY = 26
+MIN_BASELINE = 3
+Rerun = Callable[[str, list[str]], dict[str, float]]  # model, case ids -> fresh scores
+
+
+def _regression(runtime: Runtime, cycle_id: str, model: str, category: str, verdict: Verdict, phase: str,
+                window: Sequence[str], confirmed: bool) -> Regression | None:
+    severity = SEVERE.get(verdict.status)
+    if severity is None:
+        return None
+    return Regression(
+        cycle_id=cycle_id, agent="benchmark", created_at=runtime.clock.now(), model=model, category=category,
+        severity=severity, drop=round(verdict.drop, 6), p_value=verdict.p_value, baseline=verdict.baseline,
+        current=verdict.current, metric="score", phase=phase,
+        details={"baseline_runs": list(window), "mde": verdict.mde, "cases": verdict.cases,
+                 "confirmed": confirmed, "regressed_cases": list(verdict.regressed_cases[:20])})
+
+
+def _confirm(verdicts: Mapping[str, Verdict], current: dict[str, float], model: str,
+             rerun: Rerun) -> tuple[dict[str, float], bool]:
+    """One re-run of every case a suspect verdict rests on, pooled with the first answers."""
+    suspects = sorted({case for v in verdicts.values() if v.status == "suspect" for case in v.regressed_cases})
+    if not suspects:
+        return current, False
+    return pool(current, rerun(model, suspects)), True
+
+
+def baseline_window(runtime: Runtime, runs: BenchRuns, meta: dict[str, Any], model: str, run_id: str) -> list[str]:
+    """The model's last valid runs under the same suite, scorer and judge (at most IMPROVE_BENCH_BASELINE_RUNS)."""
+    size = runtime.settings.bench_baseline_runs
+    return [r for r in runs.history(model, meta["baseline_key"], size + 1) if r != run_id][-size:]
+
+
+def against_baseline(runtime: Runtime, runs: BenchRuns, cycle_id: str, run_id: str, meta: dict[str, Any],
+                     model: str, records: list[dict[str, Any]], rerun: Rerun) -> list[Regression]:
+    key = meta["baseline_key"]
+    window = baseline_window(runtime, runs, meta, model, run_id)
+    history = [case_scores(runs.records(past, model)) for past in window]
+    current, category_of = case_scores(records), categories_of(records)
+
+    def verdicts(scores: dict[str, float]) -> dict[str, Verdict]:
+        found = {"overall": detect(history, scores)}
+        found.update(detect_categories(history, scores, category_of))
+        return found
+
+    first = verdicts(current)
+    current, confirmed = _confirm(first, current, model, rerun)
+    final = verdicts(current) if confirmed else first
+    found = [r for category, v in final.items()
+             if (r := _regression(runtime, cycle_id, model, category, v, "pre", window, confirmed))]
+    found += _latency(runtime, runs, cycle_id, model, window, records)
+    found += _drift(runtime, runs, cycle_id, model, key, run_id, current)
+    return found
+
+
+def _latency(runtime: Runtime, runs: BenchRuns, cycle_id: str, model: str, window: Sequence[str],
+             records: list[dict[str, Any]]) -> list[Regression]:
+    if len(window) < 3:
+        return []
+    before = [value for past in window for value in latencies(runs.records(past, model))]
+    verdict = latency_regression(before, latencies(records))
+    if not verdict.regressed or verdict.ratio is None or verdict.current_p95 is None or verdict.baseline_p95 is None:
+        return []
+    if verdict.current_p95 - verdict.baseline_p95 < runtime.settings.bench_latency_min_increase:
+        return []  # significant but too small to matter (loopback jitter, a few milliseconds)
+    return [Regression(cycle_id=cycle_id, agent="benchmark", created_at=runtime.clock.now(), model=model,
+                       category="overall", severity=Severity.ALERT, drop=round(verdict.ratio - 1, 6),
+                       p_value=verdict.p_value, baseline=verdict.baseline_p95, current=verdict.current_p95,
+                       metric="latency_p95", details={"baseline_runs": list(window), "ratio": verdict.ratio})]
+
+
+def _drift(runtime: Runtime, runs: BenchRuns, cycle_id: str, model: str, key: str, run_id: str,
+           current: dict[str, float]) -> list[Regression]:
+    """Slow decline over many weeks, which no single week's test sees."""
+    past = [r for r in runs.history(model, key, DRIFT_HISTORY) if r != run_id]
+    weekly = [fmean(s.values()) for r in past if (s := case_scores(runs.records(r, model)))]
+    if not current:
+        return []
+    drift = cusum([*weekly, fmean(current.values())])
+    if not drift.alarm or drift.mu0 is None:
+        return []
+    level = fmean(current.values())
+    return [Regression(cycle_id=cycle_id, agent="benchmark", created_at=runtime.clock.now(), model=model,
+                       category="overall", severity=Severity.ALERT,
+                       drop=round((drift.mu0 - level) / drift.mu0, 6) if drift.mu0 else 0.0, p_value=None,
+                       baseline=drift.mu0, current=level, metric="drift",
+                       details={"weeks": drift.weeks, "statistic": drift.statistic, "threshold": drift.threshold})]
+
+
+def against_pre(runtime: Runtime, runs: BenchRuns, cycle_id: str, model: str, records: list[dict[str, Any]],
+                rerun: Rerun) -> tuple[list[Regression], str | None]:
+    """Verification of an applied change: the post-change run against this cycle's pre-change run, by case."""
+    pre_run = f"{cycle_id}:pre"
+    before = case_scores(runs.records(pre_run, model))
+    if not before:
+        return [], f"{model}: no pre-change run in this cycle to compare with"
+    current = case_scores(records)
+    verdict = verify_change(before, current)
+    confirmed = False
+    if verdict.status == "suspect":
+        current, confirmed = pool(current, rerun(model, list(verdict.regressed_cases))), True
+        verdict = verify_change(before, current)
+    regression = _regression(runtime, cycle_id, model, "overall", verdict, "verify", [pre_run], confirmed)
+    return ([regression] if regression else []), None
+
+
+def judge_models(runtime: Runtime, cycle_id: str, run_id: str, meta: dict[str, Any],
+                 metrics: Mapping[str, ModelMetrics], rerun: Rerun) -> tuple[list[Regression], list[str]]:
+    """Every valid model's regressions, and notes on what could not be judged and why."""
+    runs = BenchRuns(runtime.connections.board, runtime.keys, runtime.settings.retention_days)
+    found: list[Regression] = []
+    notes: list[str] = []
+    for model, m in metrics.items():
+        if not m.valid:
+            notes.append(f"{model}: invalid run ({m.overall['error_rate']:.0%} errors): recorded, not judged")
+            continue
+        records = runs.records(run_id, model)
+        if meta["phase"] == "verify":
+            regressions, note = against_pre(runtime, runs, cycle_id, model, records, rerun)
+            found += regressions
+            notes += [note] if note else []
+        else:
+            earlier = len(baseline_window(runtime, runs, meta, model, run_id))
+            if earlier < MIN_BASELINE:
+                notes.append(f"{model}: {earlier} earlier valid run(s) of this suite; {MIN_BASELINE} are needed "
+                             "before a regression is judged (recorded only)")
+            found += against_baseline(runtime, runs, cycle_id, run_id, meta, model, records, rerun)
+    return found, notes
