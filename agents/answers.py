@@ -111,7 +111,8 @@ class Number:
 
 
 def _clean_numeric(text: str) -> str:
-    text = unicodedata.normalize("NFKC", _GROUPS.sub("", text)).replace("\u2212", "-")  # NFKC turns thin spaces into spaces
+    text = _GROUPS.sub("", text)  # before NFKC, which turns thin spaces into plain ones
+    text = unicodedata.normalize("NFKC", text).replace("\u2212", "-")
     text = _TEXT.sub(r" \1 ", text)
     for _ in range(3):  # nested fractions unwrap from the inside out
         text = _FRAC.sub(r"(\1)/(\2)", text)

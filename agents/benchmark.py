@@ -65,8 +65,9 @@ async def _grade(client: ChatClient, case: Case, text: str, judge: Judge | None,
         verdict = await client.complete(judge.target.endpoint, judge.target.model, judge_messages(case, text),
                                         temperature=0.0, seed=options.seed, max_tokens=256)
         if verdict.ok and verdict.text is not None:
-            return parse_judge(verdict.text, float(case.scorer_args.get("pass_score") or judge.pass_score)), \
-                judge.key
+            configured = case.scorer_args.get("pass_score")
+            threshold = float(configured) if isinstance(configured, int | float) else judge.pass_score
+            return parse_judge(verdict.text, threshold), judge.key
         # a judge that failed to answer: fall back to the rubric checks, and say so in the record
         result = score(case, text)
         return Score(result.value, result.passed, result.answer, result.unparsed, result.status,

@@ -22,7 +22,6 @@ import sys
 import tempfile
 import textwrap
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -54,7 +53,7 @@ class Execution:
         return ""
 
 
-def _limits(timeout: float, memory_bytes: int) -> list[tuple[int, int]]:
+def _limits(timeout: float, memory_bytes: int) -> list[tuple[int, int, int]]:
     cpu = math.ceil(timeout) + 1
     wanted = [(resource.RLIMIT_CPU, cpu), (resource.RLIMIT_AS, memory_bytes), (resource.RLIMIT_FSIZE, FILE_BYTES),
               (resource.RLIMIT_CORE, 0)]
@@ -65,20 +64,25 @@ def _limits(timeout: float, memory_bytes: int) -> list[tuple[int, int]]:
         pass
     limits = []
     for which, value in wanted:
-        _, hard = resource.getrlimit(which)
-        limits.append((which, value if hard == resource.RLIM_INFINITY else min(value, hard)))
+        soft, hard = value, value + 1 if which == resource.RLIMIT_CPU else value  # SIGXCPU first, then SIGKILL
+        _, current = resource.getrlimit(which)
+        if current != resource.RLIM_INFINITY:  # only root may raise a hard limit
+            soft, hard = min(soft, current), min(hard, current)
+        limits.append((which, soft, hard))
     return limits
 
 
-def _apply_limits(limits: list[tuple[int, int]]) -> Callable[[], None]:
-    def apply() -> None:  # runs in the child between fork and exec
-        for which, value in limits:
-            try:
-                resource.setrlimit(which, (value, value + 1 if which == resource.RLIMIT_CPU else value))
-            except (ValueError, OSError):
-                pass  # a limit this platform does not support
-
-    return apply
+# The child applies its limits itself, first thing, before the program runs. (Not in a ``preexec_fn``: scoring
+# runs in worker threads, and a preexec_fn is not safe in a process with threads.)
+_LAUNCHER = """import resource, runpy, sys
+for which, soft, hard in {limits!r}:
+    try:
+        resource.setrlimit(which, (soft, hard))
+    except (ValueError, OSError):
+        pass  # a limit this platform does not support
+sys.argv = [{program!r}]
+runpy.run_path({program!r}, run_name={run_name!r})
+"""
 
 
 def _kill_group(pgid: int) -> None:
@@ -112,7 +116,8 @@ def _collect(process: subprocess.Popen[bytes], deadline: float) -> tuple[bytes, 
                 return bytes(tails[process.stdout.fileno()]), bytes(tails[process.stderr.fileno()]), True
             if exited_at is not None and now - exited_at > DRAIN_SECONDS:
                 break  # a process that left the group still holds the pipes
-            for key, _ in selector.select(timeout=max(0.0, min(0.05, deadline - now))):
+            wait = 0.05 if exited_at is not None else max(0.0, min(0.05, deadline - now))
+            for key, _ in selector.select(timeout=wait):
                 chunk = os.read(key.fd, 65536)
                 if not chunk:
                     selector.unregister(key.fd)
@@ -139,16 +144,14 @@ def run_python(source: str, timeout: float = 3.0, *, run_name: str = "__main__",
     with tempfile.TemporaryDirectory(prefix="improve-code-", ignore_cleanup_errors=True) as work:
         program = Path(work, "program.py")
         program.write_text(source, encoding="utf-8", errors="replace")
-        script = program
-        if run_name != "__main__":
-            script = Path(work, "launch.py")
-            script.write_text(f"import runpy\nrunpy.run_path({str(program)!r}, run_name={run_name!r})\n")
+        script = Path(work, "launch.py")
+        script.write_text(_LAUNCHER.format(limits=_limits(timeout, memory_bytes), program=str(program),
+                                           run_name=run_name))
         env = {"PATH": os.defpath, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "HOME": work, "TMPDIR": work}
         try:
             process = subprocess.Popen(
                 [sys.executable, "-I", str(script)], cwd=work, env=env, stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, close_fds=True,
-                preexec_fn=_apply_limits(_limits(timeout, memory_bytes)),
             )
         except OSError as exc:
             return Execution("error", None, "", f"could not start python: {exc}", time.monotonic() - started)

@@ -134,16 +134,28 @@ def _layer_norm(x: Vectors, scale_shift: tuple[Vectors, Vectors], eps: float) ->
     return normed
 
 
-def _erf(x: Vectors) -> Vectors:
-    """Abramowitz and Stegun 7.1.26 (absolute error below 1.5e-7, under float32's resolution near 1)."""
-    t = 1.0 / (1.0 + 0.3275911 * np.abs(x))
-    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
-    result: Vectors = np.sign(x) * (1.0 - poly * np.exp(-x * x))
-    return result
-
-
 def _gelu(x: Vectors) -> Vectors:
-    return 0.5 * x * (1.0 + _erf(x / math.sqrt(2.0)))
+    """x * (1 + erf(x / sqrt 2)) / 2, erf by Abramowitz and Stegun 7.1.26 (error under 1.5e-7, below float32's
+    resolution near 1); computed in place, as this is a third of the forward pass."""
+    z = np.abs(x)
+    z *= 1 / math.sqrt(2.0)
+    t = z * np.float32(0.3275911)
+    t += 1.0
+    np.reciprocal(t, out=t)
+    half_erf = t * np.float32(1.061405429)
+    for coefficient in (-1.453152027, 1.421413741, -0.284496736, 0.254829592):
+        half_erf += coefficient
+        half_erf *= t
+    np.square(z, out=z)
+    np.negative(z, out=z)
+    np.exp(z, out=z)
+    half_erf *= z
+    half_erf *= -0.5
+    half_erf += 0.5  # erf(|x| / sqrt 2) / 2
+    np.copysign(half_erf, x, out=half_erf)
+    half_erf += 0.5
+    half_erf *= x
+    return half_erf
 
 
 def _forward(w: _Weights, ids: npt.NDArray[np.int64], mask: Vectors) -> Vectors:
@@ -156,8 +168,11 @@ def _forward(w: _Weights, ids: npt.NDArray[np.int64], mask: Vectors) -> Vectors:
     for layer in w.layers:
         qkv = (x @ layer.qkv + layer.qkv_bias).reshape(batch, length, 3, w.heads, size)
         q, k, v = (qkv[:, :, part].transpose(0, 2, 1, 3) for part in range(3))  # batch x heads x length x size
-        scores = q @ k.transpose(0, 1, 3, 2) / math.sqrt(size) + padding
-        probs = np.exp(scores - scores.max(axis=-1, keepdims=True))
+        probs = q @ k.transpose(0, 1, 3, 2)  # softmax over the keys, in place
+        probs *= 1 / math.sqrt(size)
+        probs += padding
+        probs -= probs.max(axis=-1, keepdims=True)
+        np.exp(probs, out=probs)
         probs /= probs.sum(axis=-1, keepdims=True)
         context = (probs @ v).transpose(0, 2, 1, 3).reshape(batch, length, hidden)
         x = _layer_norm(x + context @ layer.attention_out + layer.attention_out_bias, layer.attention_norm, w.eps)
@@ -168,14 +183,18 @@ def _forward(w: _Weights, ids: npt.NDArray[np.int64], mask: Vectors) -> Vectors:
 
 
 class MiniLM:
-    """all-MiniLM-L6-v2 in numpy: texts truncated to ``max_tokens`` word pieces, sorted by length and batched."""
+    """all-MiniLM-L6-v2 in numpy: texts truncated to ``max_tokens`` word pieces, sorted by length and batched (at
+    most ``batch_size`` texts and about ``batch_tokens`` padded word pieces a batch, which keeps the attention
+    matrices small)."""
 
     name = "minilm"
 
-    def __init__(self, max_tokens: int = 128, batch_size: int = 32, directory: Path | None = None) -> None:
+    def __init__(self, max_tokens: int = 128, batch_size: int = 32, batch_tokens: int = 2048,
+                 directory: Path | None = None) -> None:
         if not 8 <= max_tokens <= MAX_TOKENS_LIMIT:
             raise ValueError(f"max_tokens must be between 8 and {MAX_TOKENS_LIMIT}, not {max_tokens}")
-        self.max_tokens, self.batch_size, self._directory = max_tokens, max(1, batch_size), directory
+        self.max_tokens, self.batch_size, self.batch_tokens = max_tokens, max(1, batch_size), batch_tokens
+        self._directory = directory
 
     @property
     def directory(self) -> Path:
@@ -192,16 +211,24 @@ class MiniLM:
     def encode(self, texts: Sequence[str]) -> Vectors:
         weights, tokenizer = _weights(self.directory), _tokenizer(self.directory, self.max_tokens)
         out = np.zeros((len(texts), weights.words.shape[1]), np.float32)
-        encodings = [e.ids for e in tokenizer.encode_batch(list(texts))] if texts else []
-        order = sorted(range(len(texts)), key=lambda i: len(encodings[i]))  # similar lengths share a batch
-        for start in range(0, len(order), self.batch_size):
-            rows = order[start:start + self.batch_size]
-            ids = np.zeros((len(rows), max(len(encodings[i]) for i in rows)), np.int64)
-            mask = np.zeros(ids.shape, np.float32)
-            for row, i in enumerate(rows):
-                ids[row, :len(encodings[i])], mask[row, :len(encodings[i])] = encodings[i], 1.0
-            out[rows] = _forward(weights, ids, mask)
+        pieces = [e.ids for e in tokenizer.encode_batch(list(texts))] if texts else []
+        batch: list[int] = []
+        for i in sorted(range(len(texts)), key=lambda i: len(pieces[i])):  # similar lengths share a batch
+            if batch and (len(batch) == self.batch_size or (len(batch) + 1) * len(pieces[i]) > self.batch_tokens):
+                out[batch] = self._batch(weights, [pieces[j] for j in batch])
+                batch = []
+            batch.append(i)
+        if batch:
+            out[batch] = self._batch(weights, [pieces[j] for j in batch])
         return out
+
+    @staticmethod
+    def _batch(weights: _Weights, pieces: list[list[int]]) -> Vectors:
+        ids = np.zeros((len(pieces), max(map(len, pieces))), np.int64)
+        mask = np.zeros(ids.shape, np.float32)
+        for row, sequence in enumerate(pieces):
+            ids[row, :len(sequence)], mask[row, :len(sequence)] = sequence, 1.0
+        return _forward(weights, ids, mask)
 
 
 class HashedTrigrams:

@@ -38,6 +38,7 @@ from agents.suite import Case
 
 SCORER_VERSION = "1"
 DEFAULT_CHOICES = ("A", "B", "C", "D", "E")
+JUDGE_PASS_SCORE = 7  # a rubric case's "pass_score" default: the judge grade (1-10) that passes
 
 
 @dataclass(frozen=True)
@@ -195,7 +196,7 @@ def _rubric(case: Case, text: str) -> Score:
         args.fail(f"required_any must be a list of non-empty lists of strings, not {groups!r}")
     any_of = [args.strings("required_any", group) for group in groups]
     args.text("criteria")
-    args.number("pass_score", 7, 1, 10)
+    args.number("pass_score", JUDGE_PASS_SCORE, 1, 10)
     text = unicodedata.normalize("NFKC", text).strip()
     if not text:
         return _unparsed("empty response")
@@ -210,8 +211,8 @@ def _rubric(case: Case, text: str) -> Score:
     checks += [(not _contains(text, phrase), f"contains {phrase!r}") for phrase in forbidden]
     failed = [reason for ok, reason in checks if not ok]
     value = 1.0 - len(failed) / len(checks) if checks else 1.0
-    detail = "; ".join(failed) if failed else f"{len(checks)} checks passed" if checks else "no automatic checks"
-    return Score(value, not failed, f"{count} words", detail=detail)
+    passed = f"{len(checks)} check{'s' if len(checks) != 1 else ''} passed" if checks else "no automatic checks"
+    return Score(value, not failed, text, detail="; ".join(failed) if failed else passed)
 
 
 # ---- code ----------------------------------------------------------------------------------------------------

@@ -74,6 +74,16 @@ class RegressionLine(BaseModel):
     severity: str
     drop: float
     p_value: float | None = None
+    metric: str = "score"
+    phase: str = "pre"
+    mde: float | None = None
+    confirmed: bool = False
+
+    @property
+    def what(self) -> str:
+        kind = {"score": "score", "latency_p95": "latency", "drift": "slow drift"}.get(self.metric, self.metric)
+        after = " after the change" if self.phase == "verify" else ""
+        return f"{kind}{after}" + (" (re-run)" if self.confirmed else "")
 
 
 class BenchmarkSection(BaseModel):

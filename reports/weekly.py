@@ -122,7 +122,10 @@ def benchmark_section(entries: Sequence[EntryBase], outcomes: dict[str, CycleEve
         else:
             row.before = m.value
     regressions = [RegressionLine(model=r.model, category=r.category, severity=r.severity.value, drop=r.drop,
-                                  p_value=r.p_value) for r in _of(entries, Regression)]
+                                  p_value=r.p_value, metric=r.metric, phase=r.phase,
+                                  mde=r.details.get("mde") if isinstance(r.details.get("mde"), float) else None,
+                                  confirmed=r.details.get("confirmed") is True)
+                   for r in _of(entries, Regression)]
     trend: dict[str, list[tuple[str, float]]] = defaultdict(list)
     for past in [*sorted(history, key=lambda h: h.record.created_at), CycleHistory(record, entries)]:
         for category, score in sorted(_score_by_category(past.entries).items()):

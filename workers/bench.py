@@ -10,6 +10,7 @@ import asyncio
 import logging
 import math
 import os
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from agents.benchmark import Judge, Options, Target, run_cases
-from agents.measures import ModelMetrics, measure
+from agents.measures import ModelMetrics
 from agents.scorers import SCORER_VERSION
 from agents.sources.chat import ChatClient, Endpoint
 from agents.suite import Case, Suite, starter_suite
@@ -143,8 +144,10 @@ async def _work(runtime: Runtime, runs: BenchRuns, run_id: str, cases: dict[str,
     judge = judge_for(settings)
     active: dict[str, asyncio.Task[list[dict[str, Any]]]] = {}
 
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+
     def save(model: str, case_id: str, record: dict[str, Any]) -> None:
-        runs.save(run_id, model, case_id, record)
+        runs.save(run_id, model, case_id, {**record, "worker": worker})
 
     async def heartbeat() -> None:
         while True:

@@ -15,7 +15,6 @@ from workers.settings import Settings
 from workers.status import gather
 from workers.trigger import wanted_cycle
 
-
 DEMO_WEEKS = 4  # three to build the benchmark baseline, a fourth in which a model slips
 
 

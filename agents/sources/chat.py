@@ -121,8 +121,8 @@ def parse_completion(body: bytes) -> tuple[str, dict[str, Any], str | None]:
         content = "".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
     if not isinstance(content, str):
         raise ValueError("no message content")
-    usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
-    provider = data.get("provider") if isinstance(data.get("provider"), str) else None
+    usage: dict[str, Any] = data["usage"] if isinstance(data.get("usage"), dict) else {}
+    provider: str | None = data["provider"] if isinstance(data.get("provider"), str) else None
     return content, usage, provider
 
 

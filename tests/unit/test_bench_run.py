@@ -41,8 +41,9 @@ def server() -> fakeredis.FakeServer:
 def runtime_at(server: fakeredis.FakeServer, tmp_path: Path, url: str, week: int = 1, **overrides: object) -> Runtime:
     connections = Connections(rq=fakeredis.FakeRedis(server=server),
                               board=fakeredis.FakeRedis(server=server, decode_responses=True), description="fake")
+    values: dict[str, object] = {"bench_categories": CATEGORIES, "bench_attempts": 1, **overrides}
     settings = make_settings(tmp_path, key_prefix="bench:", now=WEEK_ONE + timedelta(days=7 * (week - 1)),
-                             bench_base_url=url, bench_categories=CATEGORIES, bench_attempts=1, **overrides)
+                             bench_base_url=url, **values)
     return Runtime(settings, connections)
 
 
@@ -165,3 +166,19 @@ def test_verification_compares_the_change_with_this_cycles_pre_run(models: tuple
     assert calm.regressions == []
     unchanged = run_benchmark(runtime, "c2", "c2:verify", "verify", [STEADY])
     assert [r for r in unchanged.regressions if r.severity.value != "suspect"] == []
+
+
+def test_a_configured_judge_grades_creative_writing_and_keys_the_baseline(
+        models: tuple[FakeModels, str], server: fakeredis.FakeServer, tmp_path: Path) -> None:
+    fake, url = models
+    runtime = runtime_at(server, tmp_path, url, bench_categories=["creative-writing"], bench_judge_model="lab/judge")
+    outcome = run_benchmark(runtime, "c1", "c1:pre", "pre", [STEADY])
+    found = runs_of(runtime).records("c1:pre")
+    assert found and all(r["judge"] == f"lab/judge@{url.split('//')[1].split('/')[0]}" for r in found)
+    assert all(abs(r["score"] - 7 / 9) < 1e-9 for r in found)  # the sandbox judge answers GRADE: 8
+    assert "lab/judge" in runs_of(runtime).meta("c1:pre")["baseline_key"]  # type: ignore[index]
+    assert outcome.metrics[STEADY].valid
+    plain = runtime_at(server, tmp_path, url, bench_categories=["creative-writing"])
+    run_benchmark(plain, "c2", "c2:pre", "pre", [STEADY])
+    assert runs_of(plain).meta("c2:pre")["baseline_key"] != runs_of(runtime).meta("c1:pre")["baseline_key"]  # type: ignore[index]
+    assert all(r["judge"] is None for r in runs_of(plain).records("c2:pre"))

@@ -6,12 +6,13 @@ import os
 import sys
 import textwrap
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from agents.code_runner import TAIL_BYTES, Execution, extract_code, run_python
+from agents.code_runner import FILE_BYTES, TAIL_BYTES, Execution, extract_code, run_python
 from agents.scorers import score, validate
 from agents.suite import Case
 
@@ -141,13 +142,23 @@ def test_environment_is_minimal_and_cwd_is_a_fresh_directory(monkeypatch: pytest
     result = run("import os, json\nprint(json.dumps([sorted(os.environ), os.getcwd(), sorted(os.listdir())]))")
     environ, cwd, files = __import__("json").loads(result.stdout_tail)
     assert "OPENROUTER_API_KEY" not in environ and set(environ) <= {"PATH", "LANG", "LC_ALL", "HOME", "TMPDIR"}
-    assert cwd != os.getcwd() and files == ["program.py"] and not Path(cwd).exists()
+    assert cwd != os.getcwd() and files == ["launch.py", "program.py"] and not Path(cwd).exists()
 
 
 def test_run_name_keeps_main_blocks_from_running() -> None:
     source = "def f():\n    return 1\nif __name__ == '__main__':\n    raise SystemExit(3)\nprint(__name__)\n"
     assert run(source).status == "crashed"
     assert run(source, run_name="__solution__").stdout_tail == "__solution__\n"
+
+
+def test_the_child_runs_under_the_limits() -> None:
+    result = run("""
+        import resource
+        print(resource.getrlimit(resource.RLIMIT_CPU), resource.getrlimit(resource.RLIMIT_AS),
+              resource.getrlimit(resource.RLIMIT_FSIZE), resource.getrlimit(resource.RLIMIT_CORE))
+    """, timeout=2.5, memory_bytes=512 * 1024 ** 2)
+    assert result.stdout_tail.split("\n")[0] == f"(4, 5) ({512 * 1024 ** 2}, {512 * 1024 ** 2}) ({FILE_BYTES}, " \
+        f"{FILE_BYTES}) (0, 0)"
 
 
 def test_last_error_line_for_a_signal() -> None:
@@ -179,7 +190,7 @@ PREFIX = 'from typing import List\n\n\ndef total(numbers: List[int]) -> int:\n  
 CHECK = "def check(candidate):\n    assert candidate([1, 2, 3]) == 6\n    assert candidate([]) == 0\n"
 
 
-def code_case(tests: str = "assert add(2, 3) == 5\nassert add(-1, 1) == 0\n", **args: Any) -> Case:
+def code_case(tests: str | None = "assert add(2, 3) == 5\nassert add(-1, 1) == 0\n", **args: Any) -> Case:
     return Case.model_validate({"id": "code1", "category": "coding", "prompt": "Write add(a, b).",
                                 "scorer": "code", "scorer_args": {"tests": tests, **args}})
 
@@ -209,6 +220,13 @@ def test_humaneval_style_check_with_a_completion_of_the_prefix() -> None:
     assert not score(humaneval, "    return None\n").passed
     full = "```python\ndef total(numbers: List[int]) -> int:\n    return sum(numbers)\n```"  # uses the prefix's import
     assert score(humaneval, full).passed
+
+
+def test_code_scoring_from_several_threads_at_once() -> None:  # the benchmark agent scores in worker threads
+    good, bad = "```python\ndef add(a, b):\n    return a + b\n```", "```python\ndef add(a, b):\n    return 0\n```"
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda response: score(code_case(), response), [good, bad] * 4))
+    assert [r.passed for r in results] == [True, False] * 4
 
 
 def test_code_scorer_unparsed_and_bad_args() -> None:

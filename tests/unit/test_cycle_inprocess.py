@@ -35,9 +35,12 @@ def test_weekly_cycle_runs_every_step_and_reports(fake_runtime: Runtime) -> None
     assert action == "started"
     outcome = terminal(events)
     assert outcome["report"] == StepStatus.SUCCEEDED
-    ran = ("report", "catalog_sync", "research_scan")  # the agents that exist ran; their upstreams were unreachable
+    # the agents that exist ran (their upstreams were unreachable); verify found nothing applied to verify
+    ran = ("report", "catalog_sync", "research_scan", "verify")
     assert all(outcome[name] == StepStatus.SUCCEEDED for name in ran)
     assert all(outcome[s.name] == StepStatus.SKIPPED for s in WEEKLY if s.name not in ran)
+    skipped = {e.step: e for e in events if e.status == StepStatus.SKIPPED}
+    assert skipped["benchmark_pre"].reason.startswith("no routed models")  # nothing routed: nothing to benchmark
     errors = fake_runtime.board.read_cycle("2026-W47", kinds=["source_error"])
     assert {(e.source, e.error_type) for e in errors} >= {  # type: ignore[attr-defined]
         ("openrouter", "connection"), ("huggingface", "connection"), ("arxiv", "connection")}

@@ -251,7 +251,7 @@ STORY = "Once upon a time a dragon named Ember guarded the lighthouse. The sea w
     ({"max_words": 10}, 0.0, False, "19 words > 10"),
     ({"required": ["dragon", "LIGHTHOUSE"]}, 1.0, True, "2 checks passed"),
     ({"required": ["drag"]}, 0.0, False, "missing 'drag'"),  # word-bounded
-    ({"required": ["the   ships"]}, 1.0, True, "1 checks passed"),
+    ({"required": ["the   ships"]}, 1.0, True, "1 check passed"),
     ({"required_any": [["knight", "dragon"], ["castle", "tower"]]}, 0.5, False, "missing one of ['castle', 'tower']"),
     ({"forbidden": ["suddenly"], "required": ["Ember"]}, 1.0, True, "2 checks passed"),
     ({"forbidden": ["calm"], "required": ["Ember"], "min_words": 5, "max_words": 10}, 0.5, False,
@@ -260,12 +260,13 @@ STORY = "Once upon a time a dragon named Ember guarded the lighthouse. The sea w
 ])
 def test_rubric(args: dict[str, Any], value: float, passed: bool, detail: str) -> None:
     result = score(case("rubric", None, **args), STORY)
-    assert (result.value, result.passed, result.detail) == (pytest.approx(value), passed, detail)
+    assert result.value == pytest.approx(value) and (result.passed, result.detail) == (passed, detail)
 
 
 def test_rubric_empty_is_unparsed_and_bad_args_fail() -> None:
     assert score(case("rubric", None, min_words=1), "  \n").unparsed
     assert score(case("rubric", None, min_words=1), "<think>a long story</think>").unparsed
+    bad: dict[str, Any]
     for bad in ({"min_words": -1}, {"min_words": 10, "max_words": 5}, {"required": "dragon"},
                 {"required_any": [[]]}, {"forbidden": [""]}, {"words": 5}):
         with pytest.raises(ValueError):
