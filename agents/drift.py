@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from statistics import fmean, stdev
 
 from agents.stats import normal_quantile
 
@@ -48,17 +47,21 @@ def cusum(weekly: Sequence[float], *, warmup: int = 4, k: float = 0.5, h: float 
         if not math.isfinite(value):
             raise ValueError(f"week {week} has a non-finite score {value!r}")
     statistic, mu0, sigma0 = 0.0, None, None
-    for week in range(warmup, len(weekly)):
-        earlier = weekly[:week]
-        mu0 = fmean(earlier)
-        own_sd = stdev(earlier) if week >= 2 else 0.0
-        sigma0 = max(own_sd, model_sd or 0.0, MIN_SD)
-        score = (weekly[week] - mu0) / (sigma0 * math.sqrt(1 + 1 / week))
-        if sigma0 == own_sd:
-            score = _t_to_normal(score, week - 1)
-        statistic = max(0.0, statistic - score - k)
-        if statistic > h:
-            return Drift(True, statistic, h, mu0, sigma0, len(weekly), week)
+    count, mean, squares = 0, 0.0, 0.0  # Welford's running mean and sum of squared deviations of earlier weeks
+    for week, value in enumerate(weekly):
+        if week >= warmup:
+            own_sd = math.sqrt(squares / (count - 1)) if count >= 2 else 0.0
+            mu0, sigma0 = mean, max(own_sd, model_sd or 0.0, MIN_SD)
+            score = (value - mu0) / (sigma0 * math.sqrt(1 + 1 / count))
+            if sigma0 == own_sd:
+                score = _t_to_normal(score, count - 1)
+            statistic = max(0.0, statistic - score - k)
+            if statistic > h:
+                return Drift(True, statistic, h, mu0, sigma0, len(weekly), week)
+        count += 1
+        delta = value - mean
+        mean += delta / count
+        squares += delta * (value - mean)
     return Drift(False, statistic, h, mu0, sigma0, len(weekly), None)
 
 

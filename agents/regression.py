@@ -1,7 +1,8 @@
 """Regression detection that does not cry wolf: a benchmark run against its own recent runs, case by case.
 
 A drop alerts only when it is both large (relative drop >= alert_drop) and significant (p <= alert_p). Large but not
-significant is "suspect": re-run the regressed cases, pool, test once more (`confirm`); never alert on it alone.
+significant is "suspect": re-run the regressed cases and decide again with `confirm`; never alert on it alone. Before
+acting on an alert (a rollback), confirm it the same way: that keeps the whole procedure's false alarms near alert_p.
 
 - Binary suites (every score 0 or 1): each case's pass probability is its posterior predictive under a beta prior
   fitted by maximum likelihood to the K baseline runs (empirical Bayes), so always-passing cases stay nearly

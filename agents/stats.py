@@ -82,6 +82,8 @@ def lattice_sum_cdf(parts: Sequence[tuple[int, Sequence[float]]], limit: int) ->
     """
     if limit < 0:
         return 0.0
+    if limit >= sum(step * (len(probs) - 1) for step, probs in parts):
+        return 1.0
     dist = [1.0] + [0.0] * limit
     log_mass = 0.0
     for step, probs in parts:

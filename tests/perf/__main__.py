@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("bench_post.py", "bench_cycle.py", "bench_catalog.py", "bench_ranking.py")
+BENCHMARKS = ("bench_post.py", "bench_cycle.py", "bench_catalog.py", "bench_ranking.py", "bench_chat.py")
 
 
 def run(script: Path) -> int:

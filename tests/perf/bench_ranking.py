@@ -15,6 +15,7 @@ import os
 import random
 import re
 import resource
+import subprocess
 import sys
 import time
 import tracemalloc
@@ -126,15 +127,18 @@ def embedding_stage(texts: list[str], rank_seconds: float) -> None:
     if not embedding.available():
         print(f"embedding re-rank: the model package is not installed ({embedding.INSTALL}); nothing measured")
         return
-    resident, started = resident_mb(), time.perf_counter()
+    probe = ("import time; from tests.perf.bench_ranking import resident_mb; from agents.embedding import MiniLM; "
+             "before, started = resident_mb(), time.perf_counter(); MiniLM().load(); "
+             "print(time.perf_counter() - started, resident_mb() - before)")
+    fresh = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+    load_s, loaded = map(float, fresh.stdout.split())  # in a fresh process: nothing of this run's heap reused
     embedding.MiniLM().load()
-    load_s, loaded = time.perf_counter() - started, resident_mb() - resident
     sample = [texts[r.index] for r in rank(texts[:400]) if r.topic][:CANDIDATES]
     ranked = rank(sample)
     threads = os.environ.get("OPENBLAS_NUM_THREADS", "default")
     print(f"\n== embedding re-rank: numpy MiniLM, {os.cpu_count()} cores, OpenBLAS threads {threads}, "
           f"{len(sample)} matched abstracts ==")
-    print(f"model load: {load_s:.2f} s, +{loaded:.0f} MB resident")
+    print(f"model load (a fresh process): {load_s:.2f} s, +{loaded:.0f} MB resident")
     print(f"{'case':<40}{'median s':>10}{'CPU s':>8}{'docs/s':>8}{'peak MB':>10}")
     for max_tokens in (128, 256):
         encoder = embedding.MiniLM(max_tokens)
