@@ -1,21 +1,34 @@
 """Judging a benchmark run: against each model's rolling baseline (pre) or this cycle's pre run (verify).
 
-A drop that is large but not significant is *suspect*: its regressed cases are asked once more and pooled before
-anything is said. Only then is a Regression posted, with the p-value, the baseline window and the suite's MDE.
+A verdict that is not ok (suspect, alert, critical) is decided again after its regressed cases are asked once more
+and pooled: a suspect may become an alert, and noise gets no second chance to raise one. Only then is a
+Regression posted, with the p-value, the baseline window and the suite's MDE.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from statistics import fmean
 from typing import Any
 
 from agents.measures import ModelMetrics, case_scores, categories_of, latencies
-from agents.regression import Verdict, cusum, detect, detect_categories, latency_regression, pool, verify_change
+from agents.regression import (
+    Verdict,
+    classify,
+    confirm,
+    cusum,
+    detect,
+    detect_categories,
+    latency_regression,
+    pool,
+    verify_change,
+)
 from blackboard.entries import Regression, Severity
 from blackboard.runs import BenchRuns
 from workers.runtime import Runtime
 
+ACTIONABLE = ("suspect", "alert", "critical")
 SEVERE = {"suspect": Severity.SUSPECT, "alert": Severity.ALERT, "critical": Severity.CRITICAL}
 DRIFT_HISTORY = 26
 MIN_BASELINE = 3
@@ -35,13 +48,12 @@ def _regression(runtime: Runtime, cycle_id: str, model: str, category: str, verd
                  "confirmed": confirmed, "regressed_cases": list(verdict.regressed_cases[:20])})
 
 
-def _confirm(verdicts: Mapping[str, Verdict], current: dict[str, float], model: str,
-             rerun: Rerun) -> tuple[dict[str, float], bool]:
-    """One re-run of every case a suspect verdict rests on, pooled with the first answers."""
-    suspects = sorted({case for v in verdicts.values() if v.status == "suspect" for case in v.regressed_cases})
-    if not suspects:
-        return current, False
-    return pool(current, rerun(model, suspects)), True
+def _reclassified(first: Verdict, pooled: Verdict) -> Verdict:
+    """The first run's drop (re-running only the cases that fell would bias a pooled drop towards 0) with the
+    pooled p-value (whose null knows only failed cases were re-run)."""
+    if pooled.p_value is None or pooled.status not in ACTIONABLE + ("ok",) or not first.baseline:
+        return pooled
+    return replace(pooled, drop=first.drop, current=first.current, status=classify(first.drop, pooled.p_value))
 
 
 def baseline_window(runtime: Runtime, runs: BenchRuns, meta: dict[str, Any], model: str, run_id: str) -> list[str]:
@@ -57,14 +69,17 @@ def against_baseline(runtime: Runtime, runs: BenchRuns, cycle_id: str, run_id: s
     history = [case_scores(runs.records(past, model)) for past in window]
     current, category_of = case_scores(records), categories_of(records)
 
-    def verdicts(scores: dict[str, float]) -> dict[str, Verdict]:
-        found = {"overall": detect(history, scores)}
-        found.update(detect_categories(history, scores, category_of))
-        return found
-
-    first = verdicts(current)
-    current, confirmed = _confirm(first, current, model, rerun)
-    final = verdicts(current) if confirmed else first
+    first = {"overall": detect(history, current), **detect_categories(history, current, category_of)}
+    # every verdict that is not ok is decided again after one re-run of the cases it rests on (a rollback may
+    # follow; confirming only the suspects would give noise a second chance)
+    again = sorted({case for v in first.values() if v.status in ACTIONABLE for case in v.regressed_cases})
+    confirmed = bool(again)
+    final = first
+    if confirmed:
+        fresh = rerun(model, again)
+        final = {"overall": confirm(history, current, fresh)}
+        pooled = detect_categories(history, pool(current, fresh), category_of, reruns=1)
+        final.update({name: _reclassified(first[name], v) for name, v in pooled.items()})
     found = [r for category, v in final.items()
              if (r := _regression(runtime, cycle_id, model, category, v, "pre", window, confirmed))]
     found += _latency(runtime, runs, cycle_id, model, window, records)
@@ -115,10 +130,10 @@ def against_pre(runtime: Runtime, runs: BenchRuns, cycle_id: str, model: str, re
         return [], f"{model}: no pre-change run in this cycle to compare with"
     current = case_scores(records)
     verdict = verify_change(before, current)
-    confirmed = False
-    if verdict.status == "suspect":
-        current, confirmed = pool(current, rerun(model, list(verdict.regressed_cases))), True
-        verdict = verify_change(before, current)
+    confirmed = verdict.status in ACTIONABLE and bool(verdict.regressed_cases)
+    if confirmed:
+        pooled = verify_change(before, pool(current, rerun(model, list(verdict.regressed_cases))))
+        verdict = _reclassified(verdict, pooled)
     regression = _regression(runtime, cycle_id, model, "overall", verdict, "verify", [pre_run], confirmed)
     return ([regression] if regression else []), None
 
