@@ -106,6 +106,33 @@ class Keys:
         """Sorted set of every live-config version number, scored by itself."""
         return f"{self.prefix}config:history"
 
+    def planner_entries(self) -> str:
+        """Hash: proposal id -> the id of its latest Proposal entry (what the upgrade agent applies)."""
+        return f"{self.prefix}planner:entries"
+
+    def planner_subjects(self) -> str:
+        """Hash: a change's subject (``reprice:openai/gpt-5``) -> the latest proposal id about it."""
+        return f"{self.prefix}planner:subjects"
+
+    def upgrade_lock(self) -> str:
+        return f"{self.prefix}lock:upgrade"
+
+    def schedule_lock(self, name: str, period: str) -> str:
+        """Taken (SET NX, with an expiry) by the one scheduled job that runs a schedule's period."""
+        return f"{self.prefix}lock:schedule:{name}:{period}"
+
+    def schedule_enqueued(self, name: str, period: str) -> str:
+        """Set (NX, with an expiry) by the one scheduler that enqueues a schedule's period."""
+        return f"{self.prefix}schedule:{name}:enqueued:{period}"
+
+    def schedule_state(self, name: str) -> str:
+        """Hash: a schedule's last run (period, when, action, detail) and when a scheduler first saw it."""
+        return f"{self.prefix}schedule:{name}"
+
+    def schedule_history(self, name: str) -> str:
+        """List of a schedule's recent outcomes (JSON), newest first, capped."""
+        return f"{self.prefix}schedule:{name}:history"
+
     def pattern(self) -> str:
         """A SCAN pattern matching every key under this prefix."""
         return f"{self.prefix}*"

@@ -53,14 +53,16 @@ class BenchOutcome:
                 "invalid": self.invalid, "notes": self.notes}
 
 
-def load_suite(settings: Settings, path: Path | None = None, fmt: str | None = None) -> Suite:
+def load_suite(settings: Settings, path: Path | None = None, fmt: str | None = None,
+               categories: list[str] | None = None) -> Suite:
     """The suite to run: a file (in any supported format) or the shipped starter suite, limited to the
     configured categories."""
     from agents.formats import load
 
     path = path or settings.bench_suite
     suite = load(path, fmt or settings.bench_format) if path else starter_suite()  # type: ignore[arg-type]
-    return suite.only(settings.bench_categories) if settings.bench_categories else suite
+    chosen = categories if categories is not None else settings.bench_categories
+    return suite.only(chosen) if chosen else suite
 
 
 def endpoint_for(settings: Settings, model: str) -> Endpoint:
@@ -88,13 +90,12 @@ def baseline_key(suite: Suite, judge: Judge | None) -> str:
 
 
 def routed_models(runtime: Runtime) -> list[str]:
-    """What the product routes to: IMPROVE_BENCH_MODELS, else the routing table's primaries and fallbacks."""
-    settings = runtime.settings
-    found = list(settings.bench_models)
-    for models in settings.routing.values():
-        found += models
-    found += settings.routed_models
-    return list(dict.fromkeys(m for m in found if m))
+    """IMPROVE_BENCH_MODELS, else what the product routes to (the live routing table's primaries and fallbacks),
+    and the candidates pending routing proposals would bring in (a promotion needs our own benchmark)."""
+    from workers.configuration import candidates, routed_now
+
+    found = list(runtime.settings.bench_models) or routed_now(runtime)
+    return list(dict.fromkeys(m for m in [*found, *candidates(runtime)] if m))
 
 
 def plan(runtime: Runtime, run_id: str, cycle_id: str, phase: str, models: list[str], suite: Suite,
@@ -104,6 +105,7 @@ def plan(runtime: Runtime, run_id: str, cycle_id: str, phase: str, models: list[
     meta = {"cycle_id": cycle_id, "phase": phase, "models": models, "suite": suite.name,
             "suite_version": suite.version, "suite_fingerprint": suite.fingerprint,
             "suite_path": str(suite_path) if suite_path else None, "suite_format": suite_format,
+            "categories": suite.categories,
             "scorer_version": SCORER_VERSION, "judge": judge.key if judge else None,
             "baseline_key": baseline_key(suite, judge), "created_at": runtime.clock.now().isoformat()}
     size, chunks = runtime.settings.bench_chunk, []
@@ -119,8 +121,8 @@ def runs_of(runtime: Runtime) -> BenchRuns:
 
 def _suite_of(runtime: Runtime, meta: dict[str, Any]) -> dict[str, Case]:
     path = Path(meta["suite_path"]) if meta.get("suite_path") else None
-    suite = load_suite(runtime.settings, path, meta.get("suite_format"))
-    if suite.fingerprint != meta["suite_fingerprint"] and not runtime.settings.bench_categories:
+    suite = load_suite(runtime.settings, path, meta.get("suite_format"), meta.get("categories"))
+    if suite.fingerprint != meta["suite_fingerprint"]:
         raise RuntimeError(f"the suite changed while run {meta.get('cycle_id')} was under way "
                            f"({meta['suite_fingerprint']} -> {suite.fingerprint}); start a new run")
     return {case.id: case for case in suite.cases}

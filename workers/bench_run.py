@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from agents.measures import case_scores, measure
 from blackboard.entries import Applied, Proposal, SkipReason, StepStatus
 from workers.bench import BenchOutcome, Helpers, complete, load_suite, plan, post_measurements, routed_models, runs_of
-from workers.bench_verdicts import judge_models
+from workers.bench_verdicts import Pair, judge_models
 from workers.runtime import Runtime
 
 if TYPE_CHECKING:
@@ -20,10 +20,14 @@ logger = logging.getLogger(__name__)
 
 def run_benchmark(runtime: Runtime, cycle_id: str, run_id: str, phase: str, models: list[str], *,
                   suite_path: Path | None = None, suite_format: str | None = None,
-                  helpers: Helpers | None = None) -> BenchOutcome:
-    """Run (or resume) a benchmark of ``models``, post its measurements and regressions, remember a valid run."""
+                  helpers: Helpers | None = None, categories: list[str] | None = None,
+                  pairs: list[Pair] | None = None) -> BenchOutcome:
+    """Run (or resume) a benchmark of ``models``, post its measurements and regressions, remember a valid run.
+
+    A verification run (phase ``verify``) judges each ``pairs`` entry: the model a change routed to a category,
+    on that category's cases, against the model it replaced in this cycle's pre-change run."""
     settings, runs = runtime.settings, runs_of(runtime)
-    suite = load_suite(settings, suite_path, suite_format)
+    suite = load_suite(settings, suite_path, suite_format, categories)
     plan(runtime, run_id, cycle_id, phase, models, suite, suite_path, suite_format)
     if helpers is not None and settings.bench_shards > 1:
         helpers(run_id)
@@ -38,7 +42,7 @@ def run_benchmark(runtime: Runtime, cycle_id: str, run_id: str, phase: str, mode
         complete(runtime, confirm_id)
         return case_scores(runs.records(confirm_id, model))
 
-    regressions, notes = judge_models(runtime, cycle_id, run_id, meta, metrics, rerun)
+    regressions, notes = judge_models(runtime, cycle_id, run_id, meta, metrics, rerun, pairs or [])
     runtime.board.post_many(regressions)
     if phase != "verify":
         for model, m in metrics.items():
@@ -47,16 +51,20 @@ def run_benchmark(runtime: Runtime, cycle_id: str, run_id: str, phase: str, mode
     return BenchOutcome(run_id, phase, metrics, regressions, notes)
 
 
-def touched_models(runtime: Runtime, cycle_id: str) -> list[str]:
-    """The models an applied change of this cycle touched (its proposal's ``change.models`` / ``change.model``)."""
+def changes_to_verify(runtime: Runtime, cycle_id: str) -> list[tuple[Applied, Pair]]:
+    """What this cycle's applied changes routed differently: (the Applied entry, {category, before, after})."""
     entries = runtime.board.read_cycle(cycle_id, kinds=["applied", "proposal"])
-    applied = {e.proposal_id for e in entries if isinstance(e, Applied) and not e.dry_run}
-    found: list[str] = []
-    for entry in entries:
-        if isinstance(entry, Proposal) and entry.proposal_id in applied:
-            models = entry.change.get("models") or ([entry.change["model"]] if entry.change.get("model") else [])
-            found += [str(m) for m in models] if isinstance(models, list) else []
-    return list(dict.fromkeys(found))
+    proposals = {e.proposal_id: e for e in entries if isinstance(e, Proposal)}
+    found: list[tuple[Applied, Pair]] = []
+    for applied in entries:
+        if not isinstance(applied, Applied) or applied.dry_run or applied.proposal_id not in proposals:
+            continue
+        checks = proposals[applied.proposal_id].change.get("verify")
+        for check in checks if isinstance(checks, list) else []:
+            if isinstance(check, dict) and all(isinstance(check.get(k), str) for k in ("category", "after")):
+                found.append((applied, {"category": str(check["category"]), "after": str(check["after"]),
+                                        "before": str(check.get("before") or "")}))
+    return found
 
 
 def _helpers(context: StepContext) -> Helpers | None:
@@ -101,13 +109,41 @@ def benchmark_step(context: StepContext) -> StepResult:
 
 
 def verify_step(context: StepContext) -> StepResult:
+    """Benchmark what this cycle's changes routed differently; a confirmed drop over 5 % is rolled back."""
     from workers.steps import StepResult
+    from workers.upgrade import roll_back
 
-    cycle_id = context.record.cycle_id
-    models = touched_models(context.runtime, cycle_id)
-    if not models:
-        return StepResult(reason="nothing was applied this cycle: nothing to verify",
-                          summary={"models": {}, "regressions": [], "invalid": False, "unverified": False})
-    outcome = run_benchmark(context.runtime, cycle_id, f"{cycle_id}:verify", "verify", models,
-                            helpers=_helpers(context))
-    return _result(outcome, unverified=outcome.invalid)
+    runtime, cycle_id = context.runtime, context.record.cycle_id
+    checks = changes_to_verify(runtime, cycle_id)
+    if not checks:
+        return StepResult(reason="no applied change routed differently this cycle: nothing to verify",
+                          summary={"models": {}, "regressions": [], "invalid": False, "unverified": False,
+                                   "rolled_back": []})
+    pairs = [pair for _, pair in checks]
+    covered = set(load_suite(runtime.settings).categories)
+    unverifiable = sorted({p["category"] for p in pairs if p["category"] not in covered})
+    pairs = [p for p in pairs if p["category"] in covered]
+    outcome = BenchOutcome(f"{cycle_id}:verify", "verify")
+    if pairs:
+        outcome = run_benchmark(runtime, cycle_id, f"{cycle_id}:verify", "verify",
+                                sorted({p["after"] for p in pairs}), helpers=_helpers(context),
+                                categories=sorted({p["category"] for p in pairs}), pairs=pairs)
+    outcome.notes += [f"the suite has no {category} cases: the change to it is not verified" for category in
+                      unverifiable]
+    rolled: list[str] = []
+    for regression in outcome.regressions:
+        if regression.phase != "verify" or regression.severity.value not in ("alert", "critical"):
+            continue
+        for applied, pair in checks:
+            if (pair["category"], pair["after"]) == (regression.category, regression.model) and \
+                    applied.proposal_id not in rolled:
+                p_value = "n/a" if regression.p_value is None else f"{regression.p_value:.3g}"
+                reason = (f"{regression.model} on {regression.category}: {regression.drop:.1%} worse than "
+                          f"{pair['before'] or 'before'} (p={p_value})")
+                if roll_back(runtime, cycle_id, applied, "verify", reason, (regression.id,)) is not None:
+                    rolled.append(applied.proposal_id)
+    result = _result(outcome, unverified=outcome.invalid)
+    result.summary["rolled_back"] = rolled
+    if rolled:
+        result.reason = (f"rolled back {', '.join(rolled)}; " + result.reason)[:500]
+    return result

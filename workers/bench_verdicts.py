@@ -32,6 +32,7 @@ ACTIONABLE = ("suspect", "alert", "critical")
 SEVERE = {"suspect": Severity.SUSPECT, "alert": Severity.ALERT, "critical": Severity.CRITICAL}
 DRIFT_HISTORY = 26
 MIN_BASELINE = 3
+Pair = dict[str, str]  # {"category", "before", "after"}: a routing change to verify
 Rerun = Callable[[str, list[str]], dict[str, float]]  # model, case ids -> fresh scores
 
 
@@ -121,25 +122,31 @@ def _drift(runtime: Runtime, runs: BenchRuns, cycle_id: str, model: str, key: st
                        details={"weeks": drift.weeks, "statistic": drift.statistic, "threshold": drift.threshold})]
 
 
-def against_pre(runtime: Runtime, runs: BenchRuns, cycle_id: str, model: str, records: list[dict[str, Any]],
+def against_pre(runtime: Runtime, runs: BenchRuns, cycle_id: str, records: list[dict[str, Any]], pair: Pair,
                 rerun: Rerun) -> tuple[list[Regression], str | None]:
-    """Verification of an applied change: the post-change run against this cycle's pre-change run, by case."""
+    """Verification of an applied change: the model it routed to a category, on that category's cases, against the
+    model it replaced in this cycle's pre-change run (the same model, for a change that kept it), paired by case."""
+    category, after = pair["category"], pair["after"]
+    before_model = pair.get("before") or after
     pre_run = f"{cycle_id}:pre"
-    before = case_scores(runs.records(pre_run, model))
+    before = case_scores(r for r in runs.records(pre_run, before_model) if r.get("category") == category)
     if not before:
-        return [], f"{model}: no pre-change run in this cycle to compare with"
-    current = case_scores(records)
+        return [], f"{after} on {category}: no pre-change run of {before_model} in this cycle to compare with"
+    current = case_scores(r for r in records if r.get("category") == category)
     verdict = verify_change(before, current)
     confirmed = verdict.status in ACTIONABLE and bool(verdict.regressed_cases)
     if confirmed:
-        pooled = verify_change(before, pool(current, rerun(model, list(verdict.regressed_cases))))
+        pooled = verify_change(before, pool(current, rerun(after, list(verdict.regressed_cases))))
         verdict = _reclassified(verdict, pooled)
-    regression = _regression(runtime, cycle_id, model, "overall", verdict, "verify", [pre_run], confirmed)
+    regression = _regression(runtime, cycle_id, after, category, verdict, "verify", [pre_run], confirmed)
+    if regression is not None:
+        regression = regression.model_copy(update={"details": {**regression.details, "before_model": before_model}})
     return ([regression] if regression else []), None
 
 
 def judge_models(runtime: Runtime, cycle_id: str, run_id: str, meta: dict[str, Any],
-                 metrics: Mapping[str, ModelMetrics], rerun: Rerun) -> tuple[list[Regression], list[str]]:
+                 metrics: Mapping[str, ModelMetrics], rerun: Rerun,
+                 pairs: Sequence[Pair] = ()) -> tuple[list[Regression], list[str]]:
     """Every valid model's regressions, and notes on what could not be judged and why."""
     runs = BenchRuns(runtime.connections.board, runtime.keys, runtime.settings.retention_days)
     found: list[Regression] = []
@@ -150,9 +157,11 @@ def judge_models(runtime: Runtime, cycle_id: str, run_id: str, meta: dict[str, A
             continue
         records = runs.records(run_id, model)
         if meta["phase"] == "verify":
-            regressions, note = against_pre(runtime, runs, cycle_id, model, records, rerun)
-            found += regressions
-            notes += [note] if note else []
+            for pair in [p for p in pairs if p["after"] == model] or [{"category": c, "after": model, "before": model}
+                                                                     for c in m.categories]:
+                regressions, note = against_pre(runtime, runs, cycle_id, records, pair, rerun)
+                found += regressions
+                notes += [note] if note else []
         else:
             earlier = len(baseline_window(runtime, runs, meta, model, run_id))
             if earlier < MIN_BASELINE:

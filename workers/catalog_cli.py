@@ -139,13 +139,21 @@ def select(task: str, hardware: str | None, max_size: float | None, framework: s
 def route(text: str, as_json: bool) -> None:
     """Which capability a task text maps to, and the primary model and fallbacks routing holds for it."""
     from agents.categories import intent
+    from workers.configuration import store_of
+    from workers.runtime import opened
 
     settings = load_settings()
     found = intent(text, settings.intents)
-    chain = settings.routing.get(found.category or "", [])
+    with opened(settings) as runtime:
+        current = store_of(runtime).current()
+    if current is not None:
+        live = current.config.routing.get(found.category or "")
+        chain = [live.primary, *live.fallbacks] if live else []
+        source = f"the live configuration, version {current.version}"
+    else:
+        chain, source = settings.routing.get(found.category or "", []), "IMPROVE_ROUTING (no live configuration yet)"
     data = {"text": text, "category": found.category, "matched": found.matched,
-            "primary": chain[0] if chain else None, "fallbacks": chain[1:],
-            "routing_source": "IMPROVE_ROUTING (until the live routing table exists)"}
+            "primary": chain[0] if chain else None, "fallbacks": chain[1:], "routing_source": source}
     human = (f"{found.category or 'no category'} (matched: {', '.join(found.matched) or 'nothing'})\n"
              f"primary: {data['primary'] or 'none configured'}; fallbacks: {', '.join(chain[1:]) or 'none'}")
     emit(data, as_json, human)

@@ -18,6 +18,7 @@ from agents.sources.huggingface import HuggingFace, probe
 from agents.sources.openrouter import OpenRouter
 from blackboard.entries import CatalogChange, Measurement, SourceError
 from blackboard.snapshots import Snapshot, SnapshotBook
+from workers.configuration import candidates, routed_now
 from workers.runtime import Runtime
 
 logger = logging.getLogger(__name__)
@@ -101,7 +102,7 @@ def full_sync(runtime: Runtime, cycle_id: str, step: str = "catalog_sync") -> Sy
     found = diff(previous.models if previous else None, current, graves, cycle_id, now, policy_of(runtime))
     found.changes += [CatalogChange(cycle_id=cycle_id, agent="catalog", created_at=now, source=SOURCE, model_id=routed,
                                     change="upgrade_candidate", field="version", old=routed, new=newer)
-                      for routed, newer in upgrade_candidates(runtime.settings.routed_models, current)]
+                      for routed, newer in upgrade_candidates(routed_now(runtime), current)]
     posted = runtime.board.post_many(found.changes)  # first the facts, then the snapshot: a retry re-posts, deduped
     book.save(Snapshot(SOURCE, current, now, cycle_id), {k: v.to_json() for k, v in found.tombstones.items()})
     outcome.added, outcome.removed, outcome.repriced = found.ids("added", "returned"), found.ids("removed"), found.ids(
@@ -124,12 +125,13 @@ def _health(endpoints: dict[str, Any]) -> dict[str, Any]:
 def quick_sync(runtime: Runtime, cycle_id: str, step: str = "catalog_sync") -> SyncOutcome:
     """Every 6 hours: the health of the models the routing uses, from their OpenRouter endpoints."""
     book = SnapshotBook(runtime.connections.board, runtime.keys)
-    outcome = SyncOutcome(quick=True, models=len(runtime.settings.routed_models))
+    watched = list(dict.fromkeys([*routed_now(runtime), *candidates(runtime)]))
+    outcome = SyncOutcome(quick=True, models=len(watched))
     known, changes, seen = book.health(SOURCE), [], {}
     source, client = _open_source(runtime)
     now = runtime.clock.now()
     try:
-        for model_id in runtime.settings.routed_models:
+        for model_id in watched:
             try:
                 health = _health(source.endpoints(model_id))
             except SourceFailure as failure:
@@ -138,8 +140,9 @@ def quick_sync(runtime: Runtime, cycle_id: str, step: str = "catalog_sync") -> S
                     outcome.errors.append(str(failure))
                     continue
                 health = {"endpoints": 0, "uptime_last_1d": None, "latency_p50": None, "statuses": []}
-            seen[model_id] = health
             before = known.get(model_id)
+            health["samples"] = int((before or {}).get("samples") or 0) + 1  # uptime history, for promotion
+            seen[model_id] = health
             if before is None:
                 continue
             uptime_before, uptime_now = before.get("uptime_last_1d"), health["uptime_last_1d"]
@@ -258,7 +261,7 @@ def rank_and_score(runtime: Runtime, cycle_id: str, step: str = "catalog_sync") 
     if unranked:
         changes.append(CatalogChange(cycle_id=cycle_id, agent="catalog", created_at=now, source=SOURCE,
                                      model_id="catalog", change="drift", field="unranked_categories", new=unranked))
-    for model_id in settings.routed_models:
+    for model_id in routed_now(runtime):
         if model_id not in catalog.models:
             changes.append(CatalogChange(cycle_id=cycle_id, agent="catalog", created_at=now, source=SOURCE,
                                          model_id=model_id, change="drift", field="routed_missing"))

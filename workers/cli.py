@@ -11,9 +11,11 @@ from blackboard.cycles import CycleKind, CycleRecord
 from workers.bench_cli import bench
 from workers.catalog_cli import catalog, research, route, select, sync, versions
 from workers.conductor import Conductor, Outcome, choose_mode
+from workers.config_cli import approve, config, proposals, reject, rollback
 from workers.console import emit, err, handles_errors, load_settings, setup_logging, show_event, warn
 from workers.dag import QUEUES
 from workers.runtime import opened
+from workers.scheduler import describe_schedules, scheduler
 from workers.status import gather
 from workers.steps import write_cycle_report
 from workers.trigger import wanted_cycle
@@ -109,7 +111,7 @@ def status(as_json: bool, limit: int) -> None:
     lines.append("Queues: " + ", ".join(f"{k}={v}" for k, v in data["queues"].items()))
     lines.append(f"Workers: {len(data['workers'])}" + "".join(
         f"\n  {w['name']} [{','.join(w['queues'])}] {w['state']}" for w in data["workers"]))
-    lines.append("Schedules: none yet")
+    lines.extend(describe_schedules(data["schedules"], data["schedulers"]))
     lines.append(f"Pending approvals: {len(data['pending_approvals'])}")
     emit(data, as_json, "\n".join(lines))
 
@@ -183,6 +185,12 @@ main.add_command(select)
 main.add_command(route)
 main.add_command(research)
 main.add_command(bench)
+main.add_command(scheduler)
+main.add_command(config)
+main.add_command(proposals)
+main.add_command(approve)
+main.add_command(reject)
+main.add_command(rollback)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

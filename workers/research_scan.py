@@ -36,6 +36,7 @@ FIRST_WINDOW_DAYS = 7
 TOPIC_TARGETS = {"reasoning": "reasoning", "multi-agent orchestration": "orchestration",
                  "retrieval-augmented generation": "factual", "evaluation": "evaluation",
                  "routing and inference cost": "routing"}
+RELEASE = "huggingface|"  # the identity of a Hub release that cites no paper
 POSTED_AT = struct.Struct("<d")  # the head of a stored embedding: when its finding was posted (epoch seconds)
 
 
@@ -160,12 +161,18 @@ def _remember(runtime: Runtime, vectors: dict[str, Vectors]) -> None:
         identity: head + vector.astype("<f4").tobytes() for identity, vector in vectors.items()})
 
 
+def _comparable(identity: str, other: str) -> bool:
+    """Whether the finding ``other`` can make ``identity`` a near-duplicate: not itself, nor two Hub releases."""
+    return other != identity and not (identity.startswith(RELEASE) and other.startswith(RELEASE))
+
+
 def _newsworthy(runtime: Runtime, outcome: ScanOutcome, ranked: list[Ranked], fresh: list[tuple[Item, bool]],
                 texts: list[str], encoder: Encoder | None) -> tuple[list[tuple[Ranked, float]], dict[str, Vectors]]:
     """Up to the finding limit of ranked entries with a topic, each with its novelty, and their vectors. Without an
     encoder a new item's novelty is 1 and an update's 0.5. With one, novelty is 1 - the highest cosine to a recent
     finding (halved for an update), and a new item as close as the near-duplicate threshold to a recent finding, or
-    to one chosen earlier in this scan, is merged instead of posted."""
+    to one chosen earlier in this scan, is merged instead of posted. A Hub release is not measured against other
+    releases: two model repos are two releases, however alike their descriptions."""
     limit, queue = runtime.settings.research_max_findings, [r for r in ranked if r.topic]
     if encoder is None:
         return [(entry, 0.5 if fresh[entry.index][1] else 1.0) for entry in queue[:limit]], {}
@@ -177,9 +184,10 @@ def _newsworthy(runtime: Runtime, outcome: ScanOutcome, ranked: list[Ranked], fr
         for entry, vector in zip(chunk, encoder.encode([texts[r.index] for r in chunk]), strict=True):
             item, updated = fresh[entry.index]
             identity = "|".join(item.identity)
-            earlier = [v for key, v in recent.items() if key != identity and v.shape == vector.shape]
+            earlier = [v for key, v in recent.items() if _comparable(identity, key) and v.shape == vector.shape]
+            chosen_now = [v for key, v in vectors.items() if _comparable(identity, key)]
             value = novelty(vector, np.stack(earlier) if earlier else vector[:0])
-            this_scan = novelty(vector, np.stack(list(vectors.values())) if vectors else vector[:0])
+            this_scan = novelty(vector, np.stack(chosen_now) if chosen_now else vector[:0])
             if not updated and 1 - min(value, this_scan) >= runtime.settings.research_near_duplicate:
                 outcome.near_duplicates += 1
                 outcome.duplicates_merged += 1

@@ -20,6 +20,7 @@ from pydantic_settings import (
 
 from agents.categories import INTENTS, OPENROUTER_CATEGORIES
 from agents.ranking import DEFAULT_TOPICS
+from agents.risk import DEFAULT_RULE_DATA, load_rules
 from blackboard.clock import Clock, parse_instant
 from blackboard.keys import DEFAULT_PREFIX
 
@@ -124,6 +125,14 @@ class Settings(BaseSettings):
     bench_chunk: int = Field(20, ge=1, le=1000, validation_alias="IMPROVE_BENCH_CHUNK")
     bench_latency_min_increase: float = Field(0.05, ge=0, validation_alias="IMPROVE_BENCH_LATENCY_MIN_INCREASE")
 
+    risk_rules: list[dict[str, Any]] = Field(default_factory=lambda: [dict(r) for r in DEFAULT_RULE_DATA],
+                                             validation_alias="IMPROVE_RISK_RULES")
+    max_auto_changes: int = Field(10, ge=0, validation_alias="IMPROVE_MAX_AUTO_CHANGES")
+    promotion_min_age_days: float = Field(7.0, ge=0, validation_alias="IMPROVE_PROMOTION_MIN_AGE_DAYS")
+    promotion_min_uptime_samples: int = Field(3, ge=0, validation_alias="IMPROVE_PROMOTION_MIN_UPTIME_SAMPLES")
+    config_export: Path | None = _env("IMPROVE_CONFIG_EXPORT")
+    config_seed: Path | None = _env("IMPROVE_CONFIG_SEED")
+
     openrouter_base_url: str = Field("https://openrouter.ai/api/v1",
                                      validation_alias="OPENROUTER_BASE_URL")
     openrouter_api_key: SecretStr | None = _env("OPENROUTER_API_KEY")
@@ -157,6 +166,10 @@ class Settings(BaseSettings):
     github_issue_title: str = Field("improve: the weekly cycle is not SAFE", validation_alias="IMPROVE_GITHUB_TITLE")
     github_issue_label: str = Field("improve-unsafe", validation_alias="IMPROVE_GITHUB_LABEL")
     publish_max_wait: float = Field(60.0, ge=0, validation_alias="IMPROVE_PUBLISH_MAX_WAIT")
+    # cron strings in UTC for `improve scheduler` ("off" disables one); checked when the scheduler starts
+    schedule_weekly: str = Field("0 3 * * 0", validation_alias="IMPROVE_SCHEDULE_WEEKLY")
+    schedule_quick: str = Field("0 */6 * * *", validation_alias="IMPROVE_SCHEDULE_QUICK")
+    schedule_research: str = Field("0 2 * * *", validation_alias="IMPROVE_SCHEDULE_RESEARCH")
     slack_webhook_url: SecretStr | None = _env("SLACK_WEBHOOK_URL")
 
     @field_validator("now", mode="before")
@@ -179,6 +192,17 @@ class Settings(BaseSettings):
         if set(value) != expected or any(w < 0 for w in value.values()) or not sum(value.values()):
             raise ValueError(f"score weights need exactly {sorted(expected)}, non-negative, not all zero")
         return value
+
+    @field_validator("risk_rules")
+    @classmethod
+    def _check_rules(cls, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        load_rules(value)  # a bad rule is a settings error at start-up, naming the rule
+        return value
+
+    @property
+    def export_path(self) -> Path:
+        """Where the current live configuration is written for the product's orchestrator to read."""
+        return self.config_export or self.state_dir / "live-config.json"
 
     @field_validator("step_overrides")
     @classmethod

@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from rq import Queue, Worker
+from rq.cron import CronScheduler
 
 from blackboard.entries import ProposalStatus
 from workers.dag import QUEUES
 from workers.runtime import Runtime
+from workers.scheduler import ScheduleBook
+from workers.schedules import DEFAULTS, ScheduleError, make, next_run, period_label, period_of
 from workers.trigger import activity, run_events
 
 
@@ -32,4 +35,42 @@ def gather(runtime: Runtime, limit: int = 10) -> dict[str, Any]:
     pending = [{"id": p.proposal_id, "title": p.title, "risk": p.risk.value, "cycle_id": p.cycle_id}
                for p in runtime.proposals.with_status(ProposalStatus.PENDING)]
     return {"redis": runtime.connections.description, "cycles": cycles, "running": running, "queues": queues,
-            "workers": workers, "schedules": [], "pending_approvals": pending}
+            "workers": workers, "schedules": schedule_rows(runtime), "schedulers": live_schedulers(runtime),
+            "pending_approvals": pending}
+
+
+def schedule_rows(runtime: Runtime) -> list[dict[str, Any]]:
+    """What `improve status` shows of each schedule: its cron string, last run and next run."""
+    rows, book, now = [], ScheduleBook(runtime), runtime.clock.now()
+    for name, default in DEFAULTS.items():
+        state = book.last(name)
+        row: dict[str, Any] = {
+            "name": name, "title": default.title, "setting": default.setting, "queue": default.queue,
+            "cron": getattr(runtime.settings, f"schedule_{name}"), "enabled": False, "error": None,
+            "last_run": state.get("last_run"), "last_period": state.get("last_period"),
+            "last_action": state.get("last_action"), "last_detail": state.get("last_detail"),
+            "next_run": None, "pending_period": None, "recent": book.recent(name)}
+        try:
+            schedule = make(name, row["cron"])
+        except ScheduleError as exc:
+            row["error"] = str(exc)
+        else:
+            upcoming, current = next_run(schedule, now), period_of(schedule, now)
+            row.update(cron=schedule.cron, enabled=schedule.enabled,
+                       next_run=upcoming.isoformat() if upcoming else None)
+            if current is not None and state.get("last_period") != period_label(current) \
+                    and book.enqueued(schedule, current):
+                row["pending_period"] = period_label(current)
+        rows.append(row)
+    return rows
+
+
+def live_schedulers(runtime: Runtime) -> list[dict[str, Any]]:
+    """RQ cron schedulers alive on this Redis (ours, or a plain `rq cron`)."""
+    found = []
+    for cron in CronScheduler.all(runtime.connections.rq):
+        beat = cron.last_heartbeat
+        found.append({"name": cron.name, "hostname": cron.hostname, "pid": cron.pid,
+                      "jobs": [job.name for job in cron.get_jobs()],
+                      "last_heartbeat": beat.isoformat() if beat else None})
+    return found

@@ -103,9 +103,29 @@ def research_step(context: StepContext) -> StepResult:
                       summary={**outcome.to_json(), "summary_path": str(path)})
 
 
+def plan_step(context: StepContext) -> StepResult:
+    from workers.planning import plan_cycle
+
+    outcome = plan_cycle(context.runtime, context.record.cycle_id, dry_run=context.record.dry_run)
+    waiting = f"; {len(outcome.gated)} wait for a person" if outcome.gated else ""
+    return StepResult(reason=(f"{len(outcome.proposals)} proposal(s), {len(outcome.auto_approved)} approved "
+                              f"automatically{waiting}" + ("; dry run" if outcome.dry_run else ""))[:500],
+                      summary=outcome.to_json())
+
+
+def upgrade_step(context: StepContext) -> StepResult:
+    from workers.upgrade import upgrade
+
+    record = context.record
+    outcome = upgrade(context.runtime, record.cycle_id, low_only=record.kind == "quick", dry_run=record.dry_run)
+    applied = outcome.to_json()["applied"]
+    note = "dry run: nothing applied" if record.dry_run else f"{len(applied)} change(s) applied"
+    return StepResult(reason=note, summary=outcome.to_json())
+
+
 BUILTIN: dict[str, StepFunction] = {"report": report_step, "catalog_sync": catalog_step,
                                     "research_scan": research_step, "benchmark_pre": benchmark_step,
-                                    "verify": verify_step}
+                                    "plan": plan_step, "upgrade": upgrade_step, "verify": verify_step}
 NOT_IMPLEMENTED = "not implemented yet"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from xml.sax.saxutils import escape
 
 import numpy as np
 import pytest
@@ -13,10 +14,11 @@ from agents.embedding import HashedTrigrams, ModelUnavailable
 from agents.ranking import novelty, rank, rerank
 from blackboard.entries import Finding
 from tests.conftest import IN_CI
-from workers.research_fake import FakeResearch
+from workers import research_papers
+from workers.research_fake import FakeResearch, models
 from workers.research_scan import POSTED_AT, scan
 from workers.runtime import Runtime
-from workers.sandbox import LoopbackServer
+from workers.sandbox import LoopbackServer, Response
 
 TOPICS = {"multi-agent orchestration": ["multi-agent orchestration", "agents collaborate planning"],
           "reasoning": ["chain-of-thought reasoning"]}
@@ -94,6 +96,7 @@ def test_a_near_duplicate_next_week_is_not_posted_again(fake_runtime: Runtime, w
     assert first.new == 5 and first.near_duplicates == 0 and first.to_json()["rerank"] == "hashed"
     stored = fake_runtime.connections.rq.hgetall(fake_runtime.keys.research_embeddings())
     assert len(stored) == 5 and all(len(v) == POSTED_AT.size + 4 * 512 for v in stored.values())  # type: ignore[union-attr]
+    world.reprints = True
     world.next_week()  # the same abstracts again, under new arXiv ids
     week2 = later(fake_runtime, 1)
     second = scan(week2, "2026-W48", encoder=HashedTrigrams())
@@ -106,6 +109,7 @@ def test_a_near_duplicate_next_week_is_not_posted_again(fake_runtime: Runtime, w
 
 def test_findings_older_than_the_window_are_forgotten(fake_runtime: Runtime, world: FakeResearch) -> None:
     scan(fake_runtime, "2026-W47", encoder=HashedTrigrams())
+    world.reprints = True
     world.week += 5
     runtime = later(fake_runtime, 5)  # beyond the four-week novelty window
     again = scan(runtime, "2026-W52", encoder=HashedTrigrams())
@@ -115,9 +119,37 @@ def test_findings_older_than_the_window_are_forgotten(fake_runtime: Runtime, wor
     assert len(stored) == 5 and not any(b"2611." in k for k in stored)  # type: ignore[union-attr]
 
 
+def test_every_simulated_week_brings_news(fake_runtime: Runtime, world: FakeResearch) -> None:
+    for weeks in range(6):
+        outcome = scan(later(fake_runtime, weeks), f"week-{weeks + 1}", encoder=HashedTrigrams())
+        assert outcome.new >= 5 and outcome.near_duplicates == 0, f"week {weeks + 1}"
+        world.next_week()
+
+
+def test_sibling_releases_are_two_findings_but_a_reposted_abstract_is_one(
+        fake_runtime: Runtime, world: FakeResearch) -> None:
+    world.week = 2  # acme releases Tern-3B-Instruct and Tern-8B-Instruct: one family in two sizes
+    encoder = HashedTrigrams()
+    siblings = {m["id"]: f"{m['id']}. {' '.join(m['tags'])}" for m in models("acme", 2) if "agent" in m["tags"]}
+    assert len(siblings) == 2
+    small, large = encoder.encode(list(siblings.values()))
+    assert float(small @ large) >= fake_runtime.settings.research_near_duplicate  # alike as two texts can be
+    paper = research_papers.week(2).papers[1]  # a digest reposts its abstract, with no link to arXiv
+    digest = (f"<rss version='2.0'><channel><title>Digest</title><item><title>{escape(paper.title)}</title>"
+              f"<link>https://digest.example/irt</link><description>{escape(paper.abstract)}</description>"
+              f"</item></channel></rss>").encode()
+    with LoopbackServer({("GET", "/digest.xml"): lambda request: Response(200, digest)}) as server:
+        fake_runtime.settings.research_feeds.append(f"{server.url}/digest.xml")
+        outcome = scan(fake_runtime, "2026-W46", encoder=encoder)
+    posted = [f.source_id for f in outcome.findings]
+    assert set(siblings) <= set(posted)  # two model repos, two releases
+    assert [f.title for f in outcome.findings].count(paper.title) == 1 and outcome.near_duplicates == 1
+
+
 def test_off_keeps_the_bm25_behaviour(fake_runtime: Runtime, world: FakeResearch) -> None:
     fake_runtime.settings.research_rerank = "off"
     assert scan(fake_runtime, "2026-W47").to_json()["rerank"] == "off"
+    world.reprints = True
     world.next_week()
     second = scan(later(fake_runtime, 1), "2026-W48")
     assert second.new == 5 and second.near_duplicates == 0  # without embeddings the same text is new again
@@ -145,6 +177,7 @@ def test_the_real_model_reranks_and_merges_a_near_duplicate(fake_runtime: Runtim
     findings = [e for e in fake_runtime.board.read_cycle("2026-W47") if isinstance(e, Finding)]
     assert all(f.matched for f in findings)  # a reader still sees the BM25 terms
     assert any("embedding similarity" in p.reason for p in first.raised)
+    world.reprints = True
     world.next_week()
     second = scan(later(fake_runtime, 1), "2026-W48")
     assert second.new == 0 and second.near_duplicates == 5

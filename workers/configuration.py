@@ -1,0 +1,124 @@
+"""The live configuration as the rest of the system sees it: seeded once, read for routed models, exported."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import defaultdict
+from datetime import timedelta
+from pathlib import Path
+from statistics import fmean
+from typing import Any
+
+from blackboard.entries import Measurement, ProposalStatus
+from blackboard.live_config import ConfigStore, ConfigVersion, LiveConfig, ModelSpec, Route
+from blackboard.snapshots import SnapshotBook
+from workers.runtime import Runtime
+
+logger = logging.getLogger(__name__)
+SOURCE = "openrouter"
+SCORE_WINDOW = timedelta(days=28)
+
+
+def store_of(runtime: Runtime) -> ConfigStore:
+    return ConfigStore(runtime.connections.board, runtime.keys, runtime.clock)
+
+
+def _spec(record: dict[str, Any] | None) -> ModelSpec:
+    record = record or {}
+    pricing = record.get("pricing") if isinstance(record.get("pricing"), dict) else {}
+    prices = {k: str(v) for k, v in (pricing or {}).items() if isinstance(v, str | int | float)}
+    context = record.get("context_length")
+    try:
+        return ModelSpec(prices=prices, context_length=context if isinstance(context, int) and context > 0 else None)
+    except ValueError:
+        return ModelSpec(context_length=context if isinstance(context, int) and context > 0 else None)
+
+
+def seed_config(runtime: Runtime) -> LiveConfig:
+    """The first configuration: IMPROVE_CONFIG_SEED if given, else the last good catalog plus IMPROVE_ROUTING."""
+    settings = runtime.settings
+    if settings.config_seed is not None:
+        try:
+            return LiveConfig.model_validate(json.loads(Path(settings.config_seed).read_text(encoding="utf-8")))
+        except (OSError, ValueError) as exc:
+            raise RuntimeError(f"IMPROVE_CONFIG_SEED {settings.config_seed}: not a usable configuration: {exc}") \
+                from exc
+    snapshot = SnapshotBook(runtime.connections.board, runtime.keys).load(SOURCE)
+    catalog = snapshot.models if snapshot else {}
+    models = {model_id: _spec(record) for model_id, record in catalog.items()}
+    routing: dict[str, Route] = {}
+    for category, chain in settings.routing.items():
+        chain = list(dict.fromkeys(m for m in chain if m))
+        if not chain:
+            continue
+        for model_id in chain:
+            models.setdefault(model_id, _spec(catalog.get(model_id)))
+        routing[category] = Route(primary=chain[0], fallbacks=tuple(chain[1:]))
+    return LiveConfig(models=models, routing=routing)
+
+
+def current_config(runtime: Runtime, seed: bool = True) -> ConfigVersion | None:
+    """The current version; the first call seeds version 1 (unless ``seed`` is false, as in a dry run)."""
+    store = store_of(runtime)
+    current = store.current()
+    if current is None and seed:
+        current = store.seed(seed_config(runtime), by="planner", reason="initial configuration (catalog and "
+                                                                             "IMPROVE_ROUTING)")
+        logger.info("seeded the live configuration: version %d", current.version)
+    return current
+
+
+def routed_now(runtime: Runtime) -> list[str]:
+    """Models the product routes to: the live routing table, and until it exists IMPROVE_ROUTING and
+    IMPROVE_ROUTED_MODELS."""
+    found: list[str] = []
+    current = store_of(runtime).current()
+    if current is not None:
+        for route in current.config.routing.values():
+            found += [route.primary, *route.fallbacks]
+    else:
+        for chain in runtime.settings.routing.values():
+            found += chain
+    found += runtime.settings.routed_models
+    return list(dict.fromkeys(m for m in found if m))
+
+
+def candidates(runtime: Runtime) -> list[str]:
+    """Models pending routing proposals would bring in: benchmarked and watched before they may be promoted."""
+    found: list[str] = []
+    entries: dict[str, str] = runtime.connections.board.hgetall(runtime.keys.planner_entries())  # type: ignore[assignment]
+    for state in runtime.proposals.with_status(ProposalStatus.PENDING) + runtime.proposals.with_status(
+            ProposalStatus.APPROVED):
+        entry = runtime.board.get(entries.get(state.proposal_id, "")) if state.proposal_id in entries else None
+        change = getattr(entry, "change", None) or {}
+        models = change.get("models") if isinstance(change, dict) else None
+        found += [str(m) for m in models] if isinstance(models, list) else []
+    return list(dict.fromkeys(found))
+
+
+def scores(runtime: Runtime) -> dict[str, dict[str, float]]:
+    """Our benchmark: each model's latest valid score per category (and overall) over the last four weeks."""
+    now = runtime.clock.now()
+    latest: dict[tuple[str, str], tuple[Any, list[float]]] = {}
+    for m in runtime.board.read_window("measurement", now - SCORE_WINDOW, now + timedelta(seconds=1)):
+        if not isinstance(m, Measurement) or m.metric != "score" or m.details.get("valid") is False:
+            continue
+        if m.details.get("phase") == "verify":
+            continue
+        key = (m.model, m.category)
+        seen = latest.get(key)
+        if seen is None or m.created_at > seen[0]:
+            latest[key] = (m.created_at, [m.value])
+    found: dict[str, dict[str, float]] = defaultdict(dict)
+    for (model, category), (_, values) in latest.items():
+        found[model][category] = fmean(values)
+    return dict(found)
+
+
+def export_current(runtime: Runtime) -> Path | None:
+    """Write the current version where the orchestrator reads it (atomically); None before the first version."""
+    store = store_of(runtime)
+    if store.current() is None:
+        return None
+    return store.export(None, runtime.settings.export_path)
