@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -37,7 +38,8 @@ def run_benchmark(runtime: Runtime, cycle_id: str, run_id: str, phase: str, mode
     post_measurements(runtime, cycle_id, run_id, meta, metrics)
 
     def rerun(model: str, case_ids: list[str]) -> dict[str, float]:
-        confirm_id = f"{run_id}:confirm:{model}"
+        digest = hashlib.sha256("\n".join(sorted(case_ids)).encode()).hexdigest()[:10]
+        confirm_id = f"{run_id}:confirm:{model}:{digest}"  # one re-run per set of cases, resumable like any run
         plan(runtime, confirm_id, cycle_id, phase, [model], suite, suite_path, suite_format, {model: case_ids})
         complete(runtime, confirm_id)
         return case_scores(runs.records(confirm_id, model))

@@ -122,6 +122,10 @@ def _health(endpoints: dict[str, Any]) -> dict[str, Any]:
             "statuses": sorted({str(e.get("status")) for e in items if e.get("status") is not None})}
 
 
+def _without_count(health: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in health.items() if key != "samples"}
+
+
 def quick_sync(runtime: Runtime, cycle_id: str, step: str = "catalog_sync") -> SyncOutcome:
     """Every 6 hours: the health of the models the routing uses, from their OpenRouter endpoints."""
     book = SnapshotBook(runtime.connections.board, runtime.keys)
@@ -150,7 +154,8 @@ def quick_sync(runtime: Runtime, cycle_id: str, step: str = "catalog_sync") -> S
             if before.get("endpoints") != health["endpoints"] or dropped:
                 changes.append(CatalogChange(cycle_id=cycle_id, agent="catalog", created_at=now, source=SOURCE,
                                              model_id=model_id, change="health_changed", field="endpoints",
-                                             old=before, new=health, details={"degraded": dropped or None}))
+                                             old=_without_count(before), new=_without_count(health),
+                                             details={"degraded": dropped or None}))
     finally:
         client.close()
     outcome.changes = sum(p.created for p in runtime.board.post_many(changes))

@@ -24,12 +24,14 @@ from rq.utils import now as rq_now
 
 from blackboard.clock import parse_instant, quick_cycle_id, weekly_cycle_id
 from blackboard.cycles import CycleKind
+from workers.conductor import live_queues
 from workers.console import err, handles_errors, load_settings, setup_logging
+from workers.dag import steps_for
 from workers.runner import describe_error
 from workers.runtime import Runtime, connect, for_job
 from workers.schedules import Schedule, ScheduleError, hold_for, make, missed, next_run, period_label, period_of, table
 from workers.settings import Settings
-from workers.trigger import FAILURE_TTL, RESULT_TTL, trigger, wanted_cycle
+from workers.trigger import FAILURE_TTL, RESULT_TTL, cycle_id_for, trigger, wanted_cycle
 
 logger = logging.getLogger(__name__)
 STARTED, RESUMED, RAN = "started", "resumed", "ran"
@@ -103,9 +105,6 @@ class ScheduleBook:
 
 def _cycle_action(kind: CycleKind) -> Callable[[Runtime, datetime], tuple[str, str]]:
     def act(runtime: Runtime, tick: datetime) -> tuple[str, str]:
-        from workers.conductor import live_queues
-        from workers.dag import steps_for
-
         cycle_id = weekly_cycle_id(tick) if kind == "weekly" else quick_cycle_id(tick)
         existing = runtime.cycles.get(cycle_id)
         if existing is not None and existing.finished_at is not None:  # also one that ended unsafe: never again
@@ -122,8 +121,7 @@ def _cycle_action(kind: CycleKind) -> Callable[[Runtime, datetime], tuple[str, s
 
 
 def _research_action(runtime: Runtime, tick: datetime) -> tuple[str, str]:
-    from workers.research_scan import scan_and_summarise
-    from workers.trigger import cycle_id_for
+    from workers.research_scan import scan_and_summarise  # numpy and the sources: only where a scan runs
 
     cycle_id = cycle_id_for(runtime, "weekly", dry_run=False)
     outcome, path = scan_and_summarise(runtime, cycle_id, "research", f"{runtime.clock.now():%Y-%m-%d}")
@@ -205,8 +203,8 @@ class ProjectScheduler(CronScheduler):
             for cron_job in self._cron_jobs:
                 schedule = self.by_job[cron_job.name]
                 if cron_job.should_run():
-                    tick = cron_job.next_enqueue_time  # the tick that fell due: this run's period
-                    assert tick is not None  # always set for a cron string
+                    tick = period_of(schedule, rq_now())  # the latest tick (RQ's is the first due, if late)
+                    assert tick is not None  # only enabled schedules are registered
                     self._enqueue(cron_job, schedule, tick, "cron tick")
                     cron_job.set_enqueue_time(rq_now())
                     fired.append(cron_job)
@@ -227,10 +225,6 @@ class ProjectScheduler(CronScheduler):
     def heartbeat(self) -> None:
         with self._guarded():
             super().heartbeat()
-
-    def save(self, pipeline: Any = None) -> None:
-        with self._guarded():
-            super().save(pipeline)
 
     @contextmanager
     def _guarded(self) -> Iterator[None]:
@@ -254,7 +248,7 @@ class ProjectScheduler(CronScheduler):
 def describe_schedules(rows: list[dict[str, Any]], schedulers: list[dict[str, Any]]) -> list[str]:
     """The `improve status` lines for the schedules."""
     running = (f"{len(schedulers)} scheduler(s) running: {', '.join(s['name'] for s in schedulers)}" if schedulers
-               else "no scheduler running (start one: improve scheduler)")
+               else "no scheduler running, start one: improve scheduler")
     lines = [f"Schedules (UTC; {running}):"]
     for row in rows:
         if row["error"]:

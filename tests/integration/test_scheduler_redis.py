@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from tests.conftest import NO_ARXIV, NO_FEED, NO_HUB, NO_UPSTREAM
 from workers import scheduler as scheduling
 from workers.runtime import Runtime, opened
 from workers.scheduler import ProjectScheduler, ScheduleBook, ScheduledRun, configured, run_schedule
-from workers.schedules import make
+from workers.schedules import make, period_label, period_of
 from workers.settings import Settings
 from workers.trigger import trigger, wanted_cycle
 
@@ -100,12 +100,13 @@ def test_two_schedulers_enqueue_a_tick_and_a_catch_up_once(cluster: Cluster) -> 
         for cron in (first, second):
             cron.enqueue_jobs()  # a first pass: the missed Sunday is caught up by one of them
         assert queued(runtime, "planning") == 1
-        tick = datetime(2026, 11, 24, 6, tzinfo=UTC)  # make the quick schedule's tick fall due in both
+        due = datetime.now(UTC) - timedelta(seconds=1)  # the quick schedule's tick falls due in both (RQ's clock)
         for cron in (first, second):
-            next(job for job in cron.get_jobs() if job.name == "improve-quick").next_enqueue_time = tick
+            next(job for job in cron.get_jobs() if job.name == "improve-quick").next_enqueue_time = due
             cron.enqueue_jobs()
+        quick = period_label(period_of(make("quick"), datetime.now(UTC)) or due)
         jobs = Queue("planning", connection=runtime.connections.rq).get_jobs()
-        assert sorted(job.args for job in jobs) == [("0 */6 * * *", "2026-11-24T06:00Z"), (WEEKLY, "2026-11-22T03:00Z")]
+        assert sorted(job.args for job in jobs) == [("0 */6 * * *", quick), (WEEKLY, "2026-11-22T03:00Z")]
         assert len(get_cron_job_ids("improve-weekly", runtime.connections.rq)) == 1
 
 

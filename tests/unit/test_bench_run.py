@@ -27,7 +27,9 @@ WEEK_ONE = datetime(2026, 11, 1, 3, tzinfo=UTC)
 
 @pytest.fixture
 def models() -> Iterator[tuple[FakeModels, str]]:
-    fake = FakeModels({STEADY: Profile(default_accuracy=0.85, latency=0.0),
+    # the steady model answers like temperature 0 (no flaky cases), so it can never raise a false alarm here; the
+    # false-alarm rate under flaky answers is measured by simulation in test_regression_simulation.py
+    fake = FakeModels({STEADY: Profile(default_accuracy=0.85, latency=0.0, flaky=0.0),
                        SLIPPING: Profile(default_accuracy=0.85, latency=0.0, drops={4: 0.7})})
     with LoopbackServer({}, fake.handle) as server:
         yield fake, server.url + "/v1"
@@ -150,21 +152,26 @@ def test_a_quality_drop_after_three_weeks_is_a_regression_and_a_steady_model_is_
     assert {r.id for r in posted} == {r.id for r in last.regressions}
 
 
-def test_verification_compares_the_change_with_this_cycles_pre_run(models: tuple[FakeModels, str],
-                                                                    server: fakeredis.FakeServer,
-                                                                    tmp_path: Path) -> None:
+def test_verification_compares_the_new_route_with_the_model_it_replaced(models: tuple[FakeModels, str],
+                                                                        server: fakeredis.FakeServer,
+                                                                        tmp_path: Path) -> None:
     fake, url = models
     runtime = runtime_at(server, tmp_path, url)
-    run_benchmark(runtime, "c1", "c1:pre", "pre", [SLIPPING])
-    fake.week = 4  # the change made the model worse
-    outcome = run_benchmark(runtime, "c1", "c1:verify", "verify", [SLIPPING])
+    run_benchmark(runtime, "c1", "c1:pre", "pre", [STEADY, SLIPPING])
+    fake.week = 4  # the change routed factual questions to a model that has just got much worse
+    fake.profiles[SLIPPING] = Profile(default_accuracy=0.85, latency=0.0, drops={4: 0.4})
+    change = {"category": "factual", "before": STEADY, "after": SLIPPING}
+    outcome = run_benchmark(runtime, "c1", "c1:verify", "verify", [SLIPPING], categories=["factual"], pairs=[change])
     [regression] = outcome.regressions
-    assert regression.phase == "verify" and regression.severity.value in ("alert", "critical")
-    assert regression.drop > 0.05 and regression.details["baseline_runs"] == ["c1:pre"]
+    assert (regression.model, regression.category, regression.phase) == (SLIPPING, "factual", "verify")
+    assert regression.severity.value in ("alert", "critical") and regression.drop > 0.05
+    assert regression.details["baseline_runs"] == ["c1:pre"] and regression.details["before_model"] == STEADY
+    assert {r["category"] for r in runs_of(runtime).records("c1:verify")} == {"factual"}
     fake.week = 1
     calm = run_benchmark(runtime, "c2", "c2:pre", "pre", [STEADY])
     assert calm.regressions == []
-    unchanged = run_benchmark(runtime, "c2", "c2:verify", "verify", [STEADY])
+    same = {"category": "math", "before": STEADY, "after": STEADY}
+    unchanged = run_benchmark(runtime, "c2", "c2:verify", "verify", [STEADY], categories=["math"], pairs=[same])
     assert [r for r in unchanged.regressions if r.severity.value != "suspect"] == []
 
 
