@@ -176,21 +176,29 @@ def capability_reviews(changes: Sequence[CatalogChange], s: Situation) -> list[D
 
 
 def rankings(changes: Sequence[CatalogChange], s: Situation) -> list[Draft]:
-    """A category's new top list (models the config lacks are dropped when applied); an unknown category is new."""
+    """The week's new top lists as at most two proposals (models the config lacks are dropped when applied): one
+    updating known categories' rankings, one adding the categories the config does not know yet."""
+    updates: list[tuple[str, list[str], CatalogChange]] = []
+    for change in sorted(changes, key=lambda c: c.model_id):
+        top = change.new
+        if isinstance(top, list) and all(isinstance(m, str) for m in top):
+            updates.append((change.model_id, [str(m) for m in top], change))
     drafts = []
-    for change in changes:
-        category, top = change.model_id, change.new
-        if not isinstance(top, list) or not all(isinstance(m, str) for m in top):
+    for new_category in (False, True):
+        chosen = [u for u in updates if (u[0] not in s.config.categories) == new_category]
+        if not chosen:
             continue
-        known = [m for m in top if m in s.config.models]
-        new_category = category not in s.config.categories
-        reason = (f"{change.details.get('ranked_by') or change.source} ranks {category}: {listed(known, 10) or 'none'}"
-                  f" ({len(known)} of {len(top)} ranked models are in the config)")
-        drafts.append(Draft(f"ranking:{category}", (f"Add category {category}" if new_category else
-                                                     f"Update the {category} ranking"), f"categories.{category}",
-                            ChangeFacts(kind="category_added" if new_category else "metadata", reason=reason),
-                            ({"op": "set_ranking", "category": category, "ranking": [str(m) for m in top]},),
-                            reason, (change.id,), PRIORITY["ranking"]))
+        names = [category for category, _, _ in chosen]
+        reason = "; ".join(f"{change.details.get('ranked_by') or change.source} ranks {category}: "
+                           f"{listed([m for m in top if m in s.config.models], 5) or 'none in the config'}"
+                           for category, top, change in chosen)
+        title = (f"Add {len(names)} categor{'y' if len(names) == 1 else 'ies'}: {listed(names, 4)}" if new_category
+                 else f"Update {len(names)} category ranking{'s' if len(names) > 1 else ''}: {listed(names, 4)}")
+        drafts.append(Draft("categories:new" if new_category else "rankings", title, "categories",
+                            ChangeFacts(kind="category_added" if new_category else "metadata", reason=reason[:300]),
+                            tuple({"op": "set_ranking", "category": category, "ranking": top}
+                                  for category, top, _ in chosen),
+                            reason, tuple(change.id for _, _, change in chosen), PRIORITY["ranking"]))
     return drafts
 
 

@@ -64,7 +64,8 @@ def baseline_window(runtime: Runtime, runs: BenchRuns, meta: dict[str, Any], mod
 
 
 def against_baseline(runtime: Runtime, runs: BenchRuns, cycle_id: str, run_id: str, meta: dict[str, Any],
-                     model: str, records: list[dict[str, Any]], rerun: Rerun) -> list[Regression]:
+                     model: str, records: list[dict[str, Any]], rerun: Rerun,
+                     judge_latency: bool = True) -> list[Regression]:
     key = meta["baseline_key"]
     window = baseline_window(runtime, runs, meta, model, run_id)
     history = [case_scores(runs.records(past, model)) for past in window]
@@ -83,7 +84,8 @@ def against_baseline(runtime: Runtime, runs: BenchRuns, cycle_id: str, run_id: s
         final.update({name: _reclassified(first[name], v) for name, v in pooled.items()})
     found = [r for category, v in final.items()
              if (r := _regression(runtime, cycle_id, model, category, v, "pre", window, confirmed))]
-    found += _latency(runtime, runs, cycle_id, model, window, records)
+    if judge_latency:
+        found += _latency(runtime, runs, cycle_id, model, window, records)
     found += _drift(runtime, runs, cycle_id, model, key, run_id, current)
     return found
 
@@ -146,7 +148,7 @@ def against_pre(runtime: Runtime, runs: BenchRuns, cycle_id: str, records: list[
 
 def judge_models(runtime: Runtime, cycle_id: str, run_id: str, meta: dict[str, Any],
                  metrics: Mapping[str, ModelMetrics], rerun: Rerun,
-                 pairs: Sequence[Pair] = ()) -> tuple[list[Regression], list[str]]:
+                 pairs: Sequence[Pair] = (), judge_latency: bool = True) -> tuple[list[Regression], list[str]]:
     """Every valid model's regressions, and notes on what could not be judged and why."""
     runs = BenchRuns(runtime.connections.board, runtime.keys, runtime.settings.retention_days)
     found: list[Regression] = []
@@ -167,5 +169,5 @@ def judge_models(runtime: Runtime, cycle_id: str, run_id: str, meta: dict[str, A
             if earlier < MIN_BASELINE:
                 notes.append(f"{model}: {earlier} earlier valid run(s) of this suite; {MIN_BASELINE} are needed "
                              "before a regression is judged (recorded only)")
-            found += against_baseline(runtime, runs, cycle_id, run_id, meta, model, records, rerun)
+            found += against_baseline(runtime, runs, cycle_id, run_id, meta, model, records, rerun, judge_latency)
     return found, notes

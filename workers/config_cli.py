@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from blackboard.entries import Decision, ProposalStatus, RolledBack
+from blackboard.entries import ProposalStatus, RolledBack
 from blackboard.errors import TransitionError, UnknownRecord
 from workers.console import emit, handles_errors, load_settings
 
@@ -112,55 +112,29 @@ def export(path: Path | None, as_json: bool) -> None:
 @handles_errors
 def proposals(status: str | None, as_json: bool) -> None:
     """Proposals with their risk, status, target, reason and evidence (default: every open one)."""
+    from workers.decisions import listed
     from workers.runtime import opened
-    from workers.upgrade import proposal_entry
 
-    wanted = [ProposalStatus(status)] if status else [ProposalStatus.PENDING, ProposalStatus.AUTO_APPROVED,
-                                                       ProposalStatus.APPROVED]
-    found = []
     with opened(load_settings()) as runtime:
-        for state in [s for w in wanted for s in runtime.proposals.with_status(w)]:
-            entry = proposal_entry(runtime, state.proposal_id)
-            found.append({"id": state.proposal_id, "title": state.title, "risk": state.risk.value,
-                          "status": state.status.value, "target": entry.target if entry else None,
-                          "reason": entry.reason if entry else "", "risk_reason": entry.risk_reason if entry else "",
-                          "evidence": list(entry.evidence) if entry else [], "cycle_id": state.cycle_id,
-                          "waiting_for": entry.change.get("waiting_for", []) if entry else [],
-                          "updated_by": state.updated_by, "updated_at": state.updated_at.isoformat()})
+        found = listed(runtime, [ProposalStatus(status)] if status else None)
     lines = [f"{p['risk']:<6} {p['status']:<13} {p['id']}\n       {p['title']}" for p in found]
     emit({"proposals": found}, as_json, "\n".join(lines) or "no proposals")
 
 
 def _decide(proposal_id: str, by: str, note: str, approve: bool, apply_now: bool, as_json: bool) -> None:
+    from workers.decisions import decide
     from workers.runtime import opened
-    from workers.upgrade import UpgradeLock, apply_proposal, proposal_entry
 
     if not by.strip():
         raise click.UsageError("--by needs a name: who decided")
-    target = ProposalStatus.APPROVED if approve else ProposalStatus.REJECTED
     with opened(load_settings()) as runtime:
-        now = runtime.clock.now()
         try:
-            state = runtime.proposals.move(proposal_id, target, by, now, note=note)
-        except UnknownRecord as exc:
+            data = decide(runtime, proposal_id, by, note, approve, apply_now)
+        except (UnknownRecord, TransitionError) as exc:
             raise click.UsageError(str(exc)) from exc
-        except TransitionError as exc:
-            raise click.UsageError(f"{exc}") from exc
-        entry = proposal_entry(runtime, proposal_id)
-        runtime.board.post(Decision(cycle_id=state.cycle_id, agent="person", created_at=now, proposal_id=proposal_id,
-                                    decision="approved" if approve else "rejected", risk=state.risk, by=by,
-                                    reason=note, evidence=(entry.id,) if entry else ()))
-        version = None
-        status = state.status.value
-        if approve and apply_now and entry is not None:
-            with UpgradeLock(runtime):
-                applied = apply_proposal(runtime, state.cycle_id, entry, by)
-            status, version = applied.status, applied.config_version
-            from workers.configuration import export_current
-
-            export_current(runtime)
-    emit({"id": proposal_id, "status": status, "by": by, "config_version": version}, as_json,
-         f"{proposal_id}: {status} by {by}" + (f" (configuration version {version})" if version else ""))
+    version = data["config_version"]
+    emit(data, as_json, f"{proposal_id}: {data['status']} by {by}"
+         + (f" (configuration version {version})" if version else ""))
 
 
 @click.command()

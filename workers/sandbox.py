@@ -156,6 +156,12 @@ def _research() -> Upstream:
 
 SANDBOX_MODELS = ("openai/gpt-5-mini", "qwen/qwen3-coder")
 QUALITY_DROP_WEEK = 4
+# The sandbox product's routing (category -> primary, fallbacks): in week 3 the catalog removes, deprecates,
+# reprices 12x and shrinks models it routes to; in week 4 the coding primary's answers get worse.
+SANDBOX_ROUTING = {"coding": ["qwen/qwen3-coder", "openai/gpt-5-mini"],
+                   "math": ["openai/gpt-4.1-nano", "openai/gpt-5-mini"],
+                   "factual": ["anthropic/claude-haiku-4.5", "mistralai/mistral-large-2411"],
+                   "reasoning": ["cohere/command-r-08-2024", "openai/gpt-5-mini"]}
 
 
 def _models() -> Upstream:
@@ -168,7 +174,8 @@ def _models() -> Upstream:
                                              drops={QUALITY_DROP_WEEK: 0.75})})
 
     return Upstream("models", "bench_base_url", fake=fake, path="/v1",
-                    extra=lambda url: {"bench_models": list(SANDBOX_MODELS), "bench_concurrency": 16})
+                    extra=lambda url: {"routing": {k: list(v) for k, v in SANDBOX_ROUTING.items()},
+                                       "bench_concurrency": 16})
 
 
 UPSTREAMS: list[Upstream] = [_github(), _openrouter(), _hub(), _research(), _models()]

@@ -404,7 +404,8 @@ def test_the_planners_own_and_malformed_proposals_are_not_carried() -> None:
 def test_ranking_changes(category: str, kind: str) -> None:
     planned = only(run([change(category, "ranking_changed", "top10", [CODER], [CLAUDE, "x/unknown", CODER])]))
     assert planned.patch == ({"op": "set_ranking", "category": category, "ranking": [CLAUDE, "x/unknown", CODER]},)
-    assert (planned.subject, planned.facts.kind, risk(planned)) == (f"ranking:{category}", kind, L)
+    subject = "categories:new" if kind == "category_added" else "rankings"  # one proposal for the week's rankings
+    assert (planned.subject, planned.facts.kind, risk(planned)) == (subject, kind, L)
     assert apply_patch(config(), planned.patch).categories[category].ranking == (CLAUDE, CODER)
 
 
@@ -423,7 +424,7 @@ def test_priorities_put_danger_first_and_the_plan_is_deterministic() -> None:
     first = run(entries, scores=SCORES, catalog={m: record(m) for m in QWEN35})
     assert [c.subject for c in first.changes] == [
         f"replace:{CODER}", f"context:{GPT}", f"reprice:{MINI}", "catalog-retire:mistralai/codestral",
-        "catalog-add:qwen/qwen3.5", "ranking:math", "research-arxiv-1"]
+        "catalog-add:qwen/qwen3.5", "rankings", "research-arxiv-1"]
     assert [risk(c) for c in first.changes] == [M, L, L, L, L, L, H]
     shuffled = list(entries)
     random.Random(7).shuffle(shuffled)
@@ -451,7 +452,7 @@ def test_an_applied_plan_reapplied_changes_nothing_and_is_not_proposed_again() -
     assert [c.subject for c in again.changes] == ["catalog-retire:qwen/qwen3", "research-arxiv-1"]
     assert again.changes[0].patch == ({"op": "deactivate", "model": CODER},) and risk(again.changes[0]) == L
     assert again.notes[:2] == [
-        "1 change(s) already in the live config: ranking:math",
+        "1 change(s) already in the live config: rankings",
         "6 catalog change(s) need no config change (already there, models not in the config, metadata, or nothing "
         "lost): added 3, context_changed 1, removed 1, repriced 1"]
 
@@ -486,3 +487,12 @@ def test_health_and_drift_are_noted() -> None:
     assert result.changes == [] and result.notes == [
         "health of routed qwen/qwen3-coder: endpoints 3 -> 1, uptime 99.5 -> 80.0",
         "openai/gpt-4.1 is routed but missing from the openrouter catalog"]
+
+
+def test_a_weeks_rankings_are_one_proposal_and_new_categories_another() -> None:
+    planned = run([change("coding", "ranking_changed", "top10", [CODER], [CLAUDE, CODER]),
+                   change("math", "ranking_changed", "top10", [GPT], [MINI, GPT]),
+                   change("translation", "ranking_changed", "top10", [], [CLAUDE])]).changes
+    assert [(p.subject, p.facts.kind, len(p.patch)) for p in planned] == [
+        ("categories:new", "category_added", 1), ("rankings", "metadata", 2)]
+    assert all(risk(p) == L for p in planned) and len(planned[1].evidence) == 2
