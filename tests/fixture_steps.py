@@ -45,3 +45,15 @@ def sleeper(context: StepContext) -> StepResult:
 
 def broken(context: StepContext) -> StepResult:
     raise ValueError("the fixture step broke on purpose (token=sk-test-secret-123456)")
+
+
+def removal(context: StepContext) -> StepResult:
+    """The catalog reports the models in FIXTURE_REMOVED (comma-separated) removed, as the catalog agent would."""
+    from blackboard.entries import CatalogChange
+
+    removed = [m for m in os.environ.get("FIXTURE_REMOVED", "").split(",") if m]
+    changes = [CatalogChange(cycle_id=context.record.cycle_id, agent="catalog", created_at=context.runtime.clock.now(),
+                             source="openrouter", model_id=model, change="removed", old={"id": model})
+               for model in removed]
+    context.runtime.board.post_many(changes)
+    return StepResult(summary={"removed": removed})

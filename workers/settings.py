@@ -170,6 +170,10 @@ class Settings(BaseSettings):
     schedule_weekly: str = Field("0 3 * * 0", validation_alias="IMPROVE_SCHEDULE_WEEKLY")
     schedule_quick: str = Field("0 */6 * * *", validation_alias="IMPROVE_SCHEDULE_QUICK")
     schedule_research: str = Field("0 2 * * *", validation_alias="IMPROVE_SCHEDULE_RESEARCH")
+    # `improve serve`: bearer tokens (one shared, or named ones that bind an approver's name) and a body limit
+    api_token: SecretStr | None = _env("IMPROVE_API_TOKEN")
+    api_tokens: dict[str, SecretStr] = Field(default_factory=dict, validation_alias="IMPROVE_API_TOKENS")
+    api_max_body_bytes: int = Field(65536, ge=1024, le=16 * 1024 * 1024, validation_alias="IMPROVE_API_MAX_BODY_BYTES")
     slack_webhook_url: SecretStr | None = _env("SLACK_WEBHOOK_URL")
 
     @field_validator("now", mode="before")
@@ -231,7 +235,7 @@ class Settings(BaseSettings):
     def secrets(self) -> list[str]:
         """Every secret value, so logs, entries and errors can mask them."""
         values = [self.openrouter_api_key, self.hf_token, self.github_token, self.slack_webhook_url,
-                  self.bench_api_key]
+                  self.bench_api_key, self.api_token, *self.api_tokens.values()]
         found = [v.get_secret_value() for v in values if v is not None]
         found += [os.environ[e.api_key_env] for e in self.bench_endpoints.values()
                   if e.api_key_env and os.environ.get(e.api_key_env)]

@@ -105,14 +105,16 @@ def apply_proposal(runtime: Runtime, cycle_id: str, proposal: Proposal, by: str)
             continue  # someone committed first: apply again to the version they made
     else:
         return ApplyOutcome(pid, "raced", None, "the configuration kept changing; try again")
-    try:
-        _move(runtime, pid, S.APPLIED, by, f"version {version.version}", strict=True)
-    except TransitionConflict:
-        return ApplyOutcome(pid, "raced", version.version, "someone else applied it")
+    # the fact first, then the status: a worker killed in between leaves a proposal still approved, and the next
+    # upgrade re-commits nothing (the config holds the change already) and re-posts the same fact (deduplicated)
     parent = version.parent if ops and version.proposal_id == pid else version.version
     runtime.board.post(Applied(cycle_id=cycle_id, agent="upgrade", created_at=now, proposal_id=pid,
                                config_version=version.version, parent_version=parent, by=by,
                                evidence=(proposal.id,)))
+    try:
+        _move(runtime, pid, S.APPLIED, by, f"version {version.version}", strict=True)
+    except TransitionConflict:
+        return ApplyOutcome(pid, "raced", version.version, "someone else applied it")
     note = "advisory: nothing in the configuration changes" if not ops else f"version {version.version}"
     return ApplyOutcome(pid, "applied", version.version, note)
 
