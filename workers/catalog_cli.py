@@ -95,9 +95,11 @@ def catalog_show(model_id: str, as_json: bool) -> None:
 
 @click.command()
 @click.argument("family")
+@click.option("--compare", nargs=2, default=None, metavar="A B",
+              help="Compare two models on our benchmark, category by category (latest valid scores).")
 @click.option("--json", "as_json", is_flag=True)
 @handles_errors
-def versions(family: str, as_json: bool) -> None:
+def versions(family: str, compare: tuple[str, str] | None, as_json: bool) -> None:
     """A model family's versions in the catalog, oldest first (FAMILY like google/gemma or meta-llama/llama)."""
     from agents.catalog import SOURCE
     from agents.families import history
@@ -108,7 +110,26 @@ def versions(family: str, as_json: bool) -> None:
     human = [f"{family}: {len(found)} models"] + [
         f"  v{item['version'] or '?':<8} {item['size'] or '-':<8} {item['variant'] or '-':<16} {item['id']}"
         for item in found]
-    emit({"family": family, "versions": found}, as_json, "\n".join(human))
+    data: dict[str, object] = {"family": family, "versions": found}
+    if compare:
+        from workers.configuration import scores
+        from workers.runtime import opened
+
+        with opened(load_settings()) as runtime:
+            known = scores(runtime)
+        first, second = (known.get(model, {}) for model in compare)
+        rows = {category: {"a": first.get(category), "b": second.get(category)}
+                for category in sorted(set(first) | set(second))}
+        data["compare"] = {"a": compare[0], "b": compare[1], "categories": rows}
+        human.append(f"our benchmark: {compare[0]} vs {compare[1]}")
+        human += [f"  {category:<18} {_score(row['a'])} vs {_score(row['b'])}" for category, row in rows.items()]
+        if not rows:
+            human.append("  no benchmark results for either model in the last four weeks")
+    emit(data, as_json, "\n".join(human))
+
+
+def _score(value: float | None) -> str:
+    return "  n/a" if value is None else f"{value:.3f}"
 
 
 @click.command()

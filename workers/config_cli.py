@@ -15,10 +15,13 @@ from workers.console import emit, handles_errors, load_settings
 STATUSES = [s.value for s in ProposalStatus]
 
 
-def _version_json(version: Any) -> dict[str, Any]:
-    return {"version": version.version, "parent": version.parent, "created_at": version.created_at.isoformat(),
+def _version_json(version: Any, results: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    data = {"version": version.version, "parent": version.parent, "created_at": version.created_at.isoformat(),
             "by": version.by, "reason": version.reason, "proposal_id": version.proposal_id,
             "changes": len(version.diff)}
+    if results is not None:
+        data["benchmark"] = results
+    return data
 
 
 @click.group()
@@ -56,14 +59,24 @@ def show(number: int | None, as_json: bool) -> None:
 @handles_errors
 def history(limit: int, as_json: bool) -> None:
     """Versions newest first, each with its parent, who made it, why and the proposal it applied."""
-    from workers.configuration import store_of
+    from workers.configuration import store_of, upgrade_results
     from workers.runtime import opened
 
     with opened(load_settings()) as runtime:
         versions = store_of(runtime).history(limit)
-    lines = [f"v{v.version:<4} {v.created_at:%Y-%m-%d %H:%M}  {v.by:<14} {v.reason}"
-             + (f"  [{v.proposal_id}]" if v.proposal_id else "") for v in versions]
-    emit({"versions": [_version_json(v) for v in versions]}, as_json, "\n".join(lines) or "no versions yet")
+        results = {v.version: upgrade_results(runtime, v) for v in versions}
+    lines = []
+    for v in versions:
+        lines.append(f"v{v.version:<4} {v.created_at:%Y-%m-%d %H:%M}  {v.by:<14} {v.reason}"
+                     + (f"  [{v.proposal_id}]" if v.proposal_id else ""))
+        lines += [f"       {r['category']}: {r['before']} {_shown(r['before_score'])} -> {r['after']} "
+                  f"{_shown(r['after_score'])}" for r in results[v.version]]
+    emit({"versions": [_version_json(v, results[v.version]) for v in versions]}, as_json,
+         "\n".join(lines) or "no versions yet")
+
+
+def _shown(score: float | None) -> str:
+    return "(not measured)" if score is None else f"({score:.3f})"
 
 
 @config.command("diff")

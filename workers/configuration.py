@@ -122,3 +122,32 @@ def export_current(runtime: Runtime) -> Path | None:
     if store.current() is None:
         return None
     return store.export(None, runtime.settings.export_path)
+
+
+def upgrade_results(runtime: Runtime, version: ConfigVersion) -> list[dict[str, Any]]:
+    """For a version that routed a category to another model: the replaced model's pre-change score and the new
+    one's verification score on that category, from the cycle that applied it."""
+    from blackboard.entries import Applied, Proposal
+
+    if not version.proposal_id:
+        return []
+    entry_id = runtime.connections.board.hget(runtime.keys.planner_entries(), version.proposal_id)
+    proposal = runtime.board.get(str(entry_id)) if entry_id else None
+    checks = proposal.change.get("verify") if isinstance(proposal, Proposal) else None
+    if not isinstance(checks, list) or not checks:
+        return []
+    around = (version.created_at - timedelta(days=1), version.created_at + timedelta(days=1))
+    applied = [a for a in runtime.board.read_window("applied", *around)
+               if isinstance(a, Applied) and a.proposal_id == version.proposal_id
+               and a.config_version == version.version]
+    measured = runtime.board.read_cycle(applied[0].cycle_id, kinds=["measurement"]) if applied else []
+
+    def score(model: str, category: str, phase: str) -> float | None:
+        found = [m.value for m in measured if isinstance(m, Measurement) and m.metric == "score" and
+                 m.model == model and m.category == category and m.details.get("phase") == phase]
+        return found[-1] if found else None
+
+    return [{"category": str(c.get("category")), "before": str(c.get("before") or ""), "after": str(c.get("after")),
+             "before_score": score(str(c.get("before")), str(c.get("category")), "pre"),
+             "after_score": score(str(c.get("after")), str(c.get("category")), "verify")}
+            for c in checks if isinstance(c, dict)]

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from blackboard.cycles import CycleRecord
-from blackboard.entries import ProposalStatus, SkipReason, StepStatus
+from blackboard.entries import Proposal, ProposalStatus, SkipReason, StepStatus
 from reports.model import WeeklyReport
 from reports.render import write_report
 from reports.weekly import CycleHistory, build_report
@@ -58,6 +58,9 @@ def cycle_report(runtime: Runtime, record: CycleRecord, pending: tuple[str, ...]
     history = [CycleHistory(past, runtime.board.read_cycle(past.cycle_id, kinds=HISTORY_KINDS))
                for past in earlier[:HISTORY_CYCLES]]
     proposals = runtime.proposals.with_status(ProposalStatus.PENDING)
+    waiting = {state.proposal_id for state in proposals}
+    own = {e.proposal_id for e in entries if isinstance(e, Proposal)} - waiting  # how this cycle's others stand now
+    proposals += [state for pid in sorted(own) if (state := runtime.proposals.get(pid)) is not None]
     return build_report(record, entries, steps, runtime.clock.now(), pending=pending, history=history,
                         proposals=proposals)
 

@@ -20,7 +20,7 @@ from blackboard.entries import Applied, Proposal, ProposalStatus, Regression, Ro
 from blackboard.live_config import LiveConfig, ModelSpec, Route
 from tests.conftest import make_settings
 from workers.conductor import Conductor
-from workers.configuration import store_of
+from workers.configuration import store_of, upgrade_results
 from workers.connection import from_url
 from workers.model_fake import FakeModels, Profile
 from workers.planning import plan_cycle
@@ -86,6 +86,9 @@ def test_a_removed_model_is_replaced_automatically_then_rolled_back_when_verific
     exported = json.loads(runtime.settings.export_path.read_text())
     assert exported["version"] == 3 and exported["config"]["routing"]["coding"]["primary"] == OLD
     assert steps["verify"].summary["rolled_back"] == [proposal.proposal_id]
+    [result] = upgrade_results(runtime, versions[1])  # the history shows the upgrade with its benchmark results
+    assert (result["category"], result["before"], result["after"]) == ("coding", OLD, NEW)
+    assert result["before_score"] > 0.7 > 0.5 > result["after_score"]
     runtime.close()
 
 
