@@ -9,6 +9,7 @@ from __future__ import annotations
 import hmac
 import re
 from dataclasses import dataclass
+from typing import Annotated
 
 from fastapi import HTTPException, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -75,7 +76,7 @@ def _unauthorized(detail: str, error: str | None) -> HTTPException:
 
 
 def authenticate(request: Request,
-                 credentials: HTTPAuthorizationCredentials | None = Security(bearer)) -> Caller:
+                 credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]) -> Caller:
     """The caller behind a request's bearer token; 401 for none or a wrong one."""
     tokens: list[Token] | None = request.app.state.tokens
     if tokens is None:  # --insecure-no-auth

@@ -7,6 +7,7 @@ time: asking again while one does returns that job. Jobs carry plain values only
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any, Literal
 
 from rq import Queue, get_current_job
@@ -72,10 +73,8 @@ def enqueue_task(runtime: Runtime, task: Task) -> tuple[Job, bool]:
         return existing, False
     queue = Queue(QUEUE_OF[task], connection=runtime.connections.rq)
     stamp = f"{runtime.clock.now():%Y%m%dT%H%M%S}"
-    if task == "research-scan":
-        function, args = research_scan_job, ()
-    else:
-        function, args = catalog_sync_job, (task == "catalog-sync-full",)
+    function: Callable[..., dict[str, Any]] = research_scan_job if task == "research-scan" else catalog_sync_job
+    args: tuple[bool, ...] = () if task == "research-scan" else (task == "catalog-sync-full",)
     job = queue.enqueue_call(function, args=args, job_id=f"improve-api-{task}-{stamp}-{uuid.uuid4().hex[:8]}",
                              timeout=max(TASK_TIMEOUT, runtime.settings.step_timeout), result_ttl=RESULT_TTL,
                              failure_ttl=FAILURE_TTL, meta={"api_task": task},

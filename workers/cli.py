@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from blackboard.cycles import CycleKind, CycleRecord
+from workers.api_cli import serve
 from workers.bench_cli import bench
 from workers.catalog_cli import catalog, research, route, select, sync, versions
 from workers.conductor import Conductor, Outcome, choose_mode
@@ -191,6 +192,7 @@ main.add_command(proposals)
 main.add_command(approve)
 main.add_command(reject)
 main.add_command(rollback)
+main.add_command(serve)
 
 if __name__ == "__main__":  # pragma: no cover
     main()
