@@ -116,6 +116,7 @@ class Waiting(BaseModel):
     reason: str = ""
     approve: str
     reject: str
+    waiting_for: list[str] = Field(default_factory=list)  # promotion checks not met yet: not applied even if approved
 
 
 class Metrics(BaseModel):

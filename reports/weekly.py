@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from statistics import mean
@@ -148,8 +148,13 @@ def _display_id(proposal_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9._:-]", "_", proposal_id)[:120]
 
 
-def waiting_for_you(entries: Sequence[EntryBase], states: Sequence[ProposalState]) -> list[Waiting]:
-    reasons = {p.proposal_id: p.reason or p.risk_reason for p in _of(entries, Proposal)}
+def waiting_for_you(entries: Sequence[EntryBase], states: Sequence[ProposalState],
+                    latest: Mapping[str, Proposal] | None = None) -> list[Waiting]:
+    """Pending proposals, most dangerous first, with their latest reason and the checks a promotion waits for."""
+    known = {**(latest or {}), **{p.proposal_id: p for p in _of(entries, Proposal)}}
+    reasons = {pid: p.reason or p.risk_reason for pid, p in known.items()}
+    checks = {pid: [str(w) for w in p.change.get("waiting_for") or [] if isinstance(w, str)]
+              for pid, p in known.items() if isinstance(p.change.get("waiting_for"), list)}
     waiting = []
     for state in sorted(states, key=lambda s: (RISK_ORDER.get(s.risk.value, 3), s.created_at)):
         if state.status != ProposalStatus.PENDING:
@@ -158,7 +163,8 @@ def waiting_for_you(entries: Sequence[EntryBase], states: Sequence[ProposalState
         waiting.append(Waiting(proposal_id=shown, title=state.title, risk=state.risk.value,
                                reason=reasons.get(state.proposal_id, ""),
                                approve=f"improve approve {shown} --by YOUR_NAME",
-                               reject=f'improve reject {shown} --by YOUR_NAME --reason "..."'))
+                               reject=f'improve reject {shown} --by YOUR_NAME --reason "..."',
+                               waiting_for=checks.get(state.proposal_id, [])))
     return waiting
 
 
@@ -198,6 +204,7 @@ def build_report(
     pending: Sequence[str] = (),
     history: Sequence[CycleHistory] = (),
     proposals: Sequence[ProposalState] = (),
+    latest: Mapping[str, Proposal] | None = None,
 ) -> WeeklyReport:
     safety = assess(entries, steps, pending=pending)
     outcomes = step_outcomes(entries)
@@ -232,6 +239,6 @@ def build_report(
         safety_reasons=safety.reasons, safety_notes=safety.notes, steps=lines, summary=summary,
         top_upgrades=top_upgrades(entries), catalog=catalog,
         benchmark=benchmark_section(entries, outcomes, history, record),
-        research=research_section(entries, outcomes), waiting=waiting_for_you(entries, proposals),
+        research=research_section(entries, outcomes), waiting=waiting_for_you(entries, proposals, latest),
         metrics=metrics(lines, entries, history), source_errors=errors,
     )

@@ -61,8 +61,12 @@ def cycle_report(runtime: Runtime, record: CycleRecord, pending: tuple[str, ...]
     waiting = {state.proposal_id for state in proposals}
     own = {e.proposal_id for e in entries if isinstance(e, Proposal)} - waiting  # how this cycle's others stand now
     proposals += [state for pid in sorted(own) if (state := runtime.proposals.get(pid)) is not None]
+    from workers.upgrade import proposal_entry
+
+    latest = {state.proposal_id: found for state in proposals if state.status == ProposalStatus.PENDING
+              and (found := proposal_entry(runtime, state.proposal_id)) is not None}
     return build_report(record, entries, steps, runtime.clock.now(), pending=pending, history=history,
-                        proposals=proposals)
+                        proposals=proposals, latest=latest)
 
 
 def write_cycle_report(runtime: Runtime, record: CycleRecord, pending: tuple[str, ...] = (),

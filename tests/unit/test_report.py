@@ -118,3 +118,23 @@ def test_dry_run_report_has_its_own_file(tmp_path: Path, dry_run: bool) -> None:
     path, markdown = write_report(report, tmp_path)
     assert path.name == ("2026-11-22-dry-run.md" if dry_run else "2026-11-22.md")
     assert ("Dry run" in markdown) is dry_run
+
+
+def test_a_pending_promotion_says_what_it_waits_for() -> None:
+    from datetime import UTC, datetime
+
+    from blackboard.entries import Proposal, ProposalStatus, Risk
+    from blackboard.proposals import ProposalState
+    from reports.weekly import waiting_for_you
+
+    now = datetime(2026, 11, 22, 3, tzinfo=UTC)
+    proposal = Proposal(cycle_id="2026-W46", agent="planner", created_at=now, proposal_id="upgrade:a->b:1",
+                        title="Upgrade coding from a to b", risk=Risk.MEDIUM, risk_reason="a routing change",
+                        target="routing.coding", reason="b is newer",
+                        change={"waiting_for": ["release age: 2 of 7 days", "our benchmark of coding"]})
+    state = ProposalState(proposal_id=proposal.proposal_id, status=ProposalStatus.PENDING, risk=Risk.MEDIUM,
+                          title=proposal.title, cycle_id="2026-W46", created_at=now, updated_at=now,
+                          updated_by="planner", version=1)
+    [waiting] = waiting_for_you([], [state], {proposal.proposal_id: proposal})  # proposed in an earlier cycle
+    assert waiting.reason == "b is newer"
+    assert waiting.waiting_for == ["release age: 2 of 7 days", "our benchmark of coding"]
