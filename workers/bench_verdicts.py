@@ -153,6 +153,7 @@ def judge_models(runtime: Runtime, cycle_id: str, run_id: str, meta: dict[str, A
     runs = BenchRuns(runtime.connections.board, runtime.keys, runtime.settings.retention_days)
     found: list[Regression] = []
     notes: list[str] = []
+    young: list[str] = []  # models whose baseline is too short to judge yet, with their earlier runs
     for model, m in metrics.items():
         if not m.valid:
             notes.append(f"{model}: invalid run ({m.overall['error_rate']:.0%} errors): recorded, not judged")
@@ -167,7 +168,9 @@ def judge_models(runtime: Runtime, cycle_id: str, run_id: str, meta: dict[str, A
         else:
             earlier = len(baseline_window(runtime, runs, meta, model, run_id))
             if earlier < MIN_BASELINE:
-                notes.append(f"{model}: {earlier} earlier valid run(s) of this suite; {MIN_BASELINE} are needed "
-                             "before a regression is judged (recorded only)")
+                young.append(f"{model} ({earlier})")
             found += against_baseline(runtime, runs, cycle_id, run_id, meta, model, records, rerun, judge_latency)
+    if young:
+        notes.insert(0, f"recorded only, fewer than {MIN_BASELINE} earlier valid runs of this suite: "
+                        + ", ".join(young))
     return found, notes

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from xml.sax.saxutils import escape
 
@@ -73,15 +72,6 @@ def test_novelty_is_one_minus_the_closest_recent_finding() -> None:
     assert novelty(vectors[0], vectors[:1]) == pytest.approx(0.0, abs=1e-6)
     assert novelty(vectors[0], vectors[1:]) == pytest.approx(1 - float(vectors[0] @ vectors[1]))
 
-
-@pytest.fixture
-def world(fake_runtime: Runtime) -> Iterator[FakeResearch]:
-    fake = FakeResearch()
-    with LoopbackServer({}, fake.handle) as server:
-        s = fake_runtime.settings
-        s.arxiv_api_url, s.research_feeds = f"{server.url}/api/query", [f"{server.url}/feed.xml"]
-        s.hf_endpoint, s.research_hf_authors, s.arxiv_delay = server.url, ["acme"], 0.0
-        yield fake
 
 
 def later(runtime: Runtime, weeks: int) -> Runtime:

@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from urllib.parse import urlsplit
-
-import pytest
 
 from blackboard.entries import Finding, Proposal, SourceError
 from workers.research_fake import FakeResearch
 from workers.research_scan import scan
 from workers.runtime import Runtime
-from workers.sandbox import LoopbackServer, Response
-
-
-@pytest.fixture
-def world(fake_runtime: Runtime) -> Iterator[FakeResearch]:
-    fake = FakeResearch()
-    with LoopbackServer({}, fake.handle) as server:
-        s = fake_runtime.settings
-        s.arxiv_api_url, s.research_feeds = f"{server.url}/api/query", [f"{server.url}/feed.xml"]
-        s.hf_endpoint, s.research_hf_authors, s.arxiv_delay = server.url, ["acme"], 0.0
-        yield fake
+from workers.sandbox import Response
 
 
 def feed(runtime: Runtime) -> str:
