@@ -11,7 +11,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import redis
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -116,6 +116,21 @@ def _handlers(app: FastAPI, secrets: list[str]) -> None:
         return JSONResponse({"detail": errors}, status_code=422)
 
 
+async def known_query_only(request: Request) -> None:
+    """A query parameter the operation does not declare is an error (`?ful=1` must not mean the quick sync)."""
+    declared: dict[tuple[str, str], set[str]] | None = request.app.state.queries
+    if declared is None:
+        declared = request.app.state.queries = {
+            (path, method.upper()): {p["name"] for p in operation.get("parameters", []) if p["in"] == "query"}
+            for path, operations in request.app.openapi()["paths"].items() for method, operation in operations.items()}
+    route = getattr(request.scope.get("route"), "path_format", "")
+    method = "GET" if request.method == "HEAD" else request.method
+    unknown = sorted(set(request.query_params) - declared.get((route, method), set()))
+    if unknown:
+        raise RequestValidationError([{"loc": ("query", name), "msg": "unknown query parameter",
+                                       "type": "extra_forbidden"} for name in unknown])
+
+
 def create_app(settings: Settings, runtime: Runtime | None = None, insecure_no_auth: bool = False) -> FastAPI:
     """The API on ``runtime`` (tests), or on a runtime opened on ``REDIS_URL`` at startup and closed at shutdown."""
     if runtime is None and settings.redis_url is None:
@@ -139,9 +154,10 @@ def create_app(settings: Settings, runtime: Runtime | None = None, insecure_no_a
                 app.state.runtime = None
 
     app = FastAPI(title="improve", version=_version(), lifespan=lifespan, docs_url=None, redoc_url=None,
+                  dependencies=[Depends(known_query_only)],
                   description="Trigger and follow the weekly cycle, enqueue syncs and scans, read the report, "
                               "decide proposals. Every endpoint but /api/health needs a bearer token.")
-    app.state.runtime, app.state.tokens = runtime, tokens
+    app.state.runtime, app.state.tokens, app.state.queries = runtime, tokens, None
     app.include_router(public)
     app.include_router(private)
     _handlers(app, settings.secrets())

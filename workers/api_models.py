@@ -10,11 +10,23 @@ NAME_PATTERN = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"  # prin
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class ErrorBody(BaseModel):
     detail: str
+
+
+class FieldError(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ValidationErrors(BaseModel):
+    """What a 422 says: which fields are wrong and why (the input is not echoed back)."""
+
+    detail: list[FieldError]
 
 
 class Health(BaseModel):
@@ -73,7 +85,7 @@ class ApproveRequest(Strict):
 
 
 class RejectRequest(Strict):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True)
     by: str = Field(min_length=1, max_length=100, pattern=NAME_PATTERN,
                     description="Who rejects (recorded); with a named token, the token's name")
     reason: str = Field(min_length=1, max_length=2000, pattern=r"\S", validation_alias=AliasChoices("reason", "note"),

@@ -31,6 +31,7 @@ from workers.api_models import (
     RejectRequest,
     RunAccepted,
     RunRequest,
+    ValidationErrors,
 )
 from workers.conductor import live_queues
 from workers.dag import steps_for
@@ -41,8 +42,11 @@ from workers.steps import cycle_report
 from workers.trigger import trigger, wanted_cycle
 
 logger = logging.getLogger(__name__)
+INVALID: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "The body is not readable (not UTF-8 JSON)"},
+    422: {"model": ValidationErrors, "description": "Invalid parameters or body, or an unknown query parameter"}}
 ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorBody, "description": "No bearer token, or a wrong one"},
+    **INVALID, 401: {"model": ErrorBody, "description": "No bearer token, or a wrong one"},
     413: {"model": ErrorBody, "description": "The request body is too large"},
     503: {"model": ErrorBody, "description": "Redis does not answer"},
 }
@@ -64,7 +68,7 @@ public = APIRouter(prefix="/api")
 private = APIRouter(prefix="/api", dependencies=[Security(authenticate)], responses=ERRORS)
 
 
-@public.get("/health", response_model=Health, responses={503: {"model": Health}}, tags=["health"])
+@public.get("/health", response_model=Health, responses={**INVALID, 503: {"model": Health}}, tags=["health"])
 def health(runtime: RuntimeDep) -> Any:
     """Whether Redis answers (no authentication)."""
     try:

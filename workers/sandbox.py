@@ -78,7 +78,8 @@ class LoopbackServer:
                 pass
 
         self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        daemon=True)  # a short poll: shutdown returns at once
 
     @property
     def url(self) -> str:

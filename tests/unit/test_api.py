@@ -160,6 +160,39 @@ def test_run_body_is_validated(client: TestClient) -> None:
     assert big.status_code == 413
 
 
+def test_an_unknown_query_parameter_is_an_error_not_ignored(client: TestClient, runtime: Runtime) -> None:
+    typo = client.post("/api/catalog/sync?ful=1", headers=AUTH)
+    assert typo.status_code == 422 and typo.json()["detail"][0]["loc"] == ["query", "ful"]
+    assert Queue("catalog", connection=runtime.connections.rq).count == 0, "nothing was enqueued"
+    assert client.get("/api/health?x=1").status_code == 422
+    assert client.post("/api/catalog/sync?full=true", headers=AUTH).status_code == 202
+
+
+def test_a_streamed_body_over_the_limit_is_413(client: TestClient) -> None:
+    chunks = iter([b'{"full": true, "pad": "', b"x" * 3000, b"x" * 3000, b'"}'])
+    response = client.post("/api/weekly/run", headers={**AUTH, "Content-Type": "application/json"}, content=chunks)
+    assert response.status_code == 413 and "at most 4096 bytes" in response.json()["detail"]
+
+
+def test_failures_are_503_or_500_without_secrets(client: TestClient, monkeypatch: pytest.MonkeyPatch,
+                                                 caplog: pytest.LogCaptureFixture) -> None:
+    def redis_down(runtime: Runtime, limit: int) -> None:
+        raise redis.ConnectionError(f"Error 111 connecting (password {TOKEN})")
+
+    monkeypatch.setattr("workers.api_routes.gather", redis_down)
+    down = client.get("/api/weekly/status", headers=AUTH)
+    assert down.status_code == 503 and down.headers["retry-after"] == "5" and TOKEN not in down.text
+
+    def broken(runtime: Runtime, limit: int) -> None:
+        raise RuntimeError(f"something broke near {ALICE}")
+
+    monkeypatch.setattr("workers.api_routes.gather", broken)
+    with caplog.at_level("ERROR"):
+        failed = client.get("/api/weekly/status", headers=AUTH)
+    assert failed.status_code == 500 and failed.json() == {"detail": "internal error (the server log says more)"}
+    assert "something broke" in caplog.text and ALICE not in caplog.text and TOKEN not in caplog.text + down.text
+
+
 def test_status_is_what_improve_status_json_gives(client: TestClient) -> None:
     client.post("/api/weekly/run", headers=AUTH)
     data = client.get("/api/weekly/status", headers=AUTH, params={"limit": 5}).json()

@@ -62,3 +62,33 @@ def test_real_feeds_parse_into_items(path: Path) -> None:
     assert items, f"no item read from {path.name}"
     assert all(item.title or item.link for item in items)
     assert all(item.link.startswith("http") for item in items if item.link)
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem[:40])
+def test_real_responses_served_on_loopback_come_through_the_arxiv_package(path: Path) -> None:
+    """The recorded bytes, served as the API would answer, fetched with the `arxiv` package as a scan does."""
+    from datetime import UTC, datetime
+
+    from agents.sources import arxiv as arxiv_source
+    from agents.sources.http import SourceFailure
+    from workers.sandbox import LoopbackServer, Response
+
+    body = path.read_bytes()
+    papers = [e for e in entries(path) if "api/errors" not in e["id"]]
+    status = 400 if not papers and "api/errors" in body.decode("utf-8", "replace") else 200
+
+    def answer(request: object) -> Response:
+        return Response(status, body, {"Content-Type": "application/atom+xml; charset=utf-8"})
+
+    with LoopbackServer({}, answer) as server:
+        since, until = datetime(2020, 1, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC)
+        if status == 400:
+            with pytest.raises(SourceFailure) as failure:
+                arxiv_source.fetch(f"{server.url}/api/query", ["cs.CL"], since, until, 10, 5.0, 1, 1.0, 0.0)
+            assert failure.value.status_code == 400
+            return
+        limit = max(1, len(papers))
+        items = arxiv_source.fetch(f"{server.url}/api/query", ["cs.CL"], since, until, limit, 5.0, 1, 1.0, 0.0)
+    assert len(items) == len(papers)
+    assert [item.title for item in items] == [p["title"] for p in papers]
+    assert all(item.identity[0] == "arxiv" and item.version is not None for item in items)
