@@ -133,6 +133,10 @@ class Keys:
         """List of a schedule's recent outcomes (JSON), newest first, capped."""
         return f"{self.prefix}schedule:{name}:history"
 
+    def config_pulls(self) -> str:
+        """Hash: proposal id -> the pull request opened for it on the routing file's repository (JSON)."""
+        return f"{self.prefix}config:pulls"
+
     def pattern(self) -> str:
         """A SCAN pattern matching every key under this prefix."""
         return f"{self.prefix}*"

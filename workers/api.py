@@ -76,6 +76,9 @@ class ErrorShield:
         self.app, self.secrets = app, secrets
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":  # lifespan: a failed startup must still stop the server
+            await self.app(scope, receive, send)
+            return
         started = False
 
         async def watched(message: Message) -> None:
@@ -87,7 +90,7 @@ class ErrorShield:
             await self.app(scope, receive, watched)
         except Exception as exc:
             logger.error("%s", redact("".join(traceback.format_exception(exc)), self.secrets))
-            if scope["type"] == "http" and not started:
+            if not started:
                 await _send_json(send, 500, {"detail": "internal error (the server log says more)"})
 
 

@@ -22,12 +22,14 @@ logger = logging.getLogger(__name__)
 def run_benchmark(runtime: Runtime, cycle_id: str, run_id: str, phase: str, models: list[str], *,
                   suite_path: Path | None = None, suite_format: str | None = None,
                   helpers: Helpers | None = None, categories: list[str] | None = None,
-                  pairs: list[Pair] | None = None, judge_latency: bool = True) -> BenchOutcome:
+                  pairs: list[Pair] | None = None, judge_latency: bool = True,
+                  remember: bool = True) -> BenchOutcome:
     """Run (or resume) a benchmark of ``models``, post its measurements and regressions, remember a valid run.
 
     A verification run (phase ``verify``) judges each ``pairs`` entry: the model a change routed to a category,
     on that category's cases, against the model it replaced in this cycle's pre-change run. ``judge_latency`` is
-    false when other steps share this process (the in-process runner): their work would be timed as the model's."""
+    false when other steps share this process (the in-process runner): their work would be timed as the model's.
+    A run not to ``remember`` (a dry run's) is measured and judged but joins no baseline."""
     settings, runs = runtime.settings, runs_of(runtime)
     suite = load_suite(settings, suite_path, suite_format, categories)
     plan(runtime, run_id, cycle_id, phase, models, suite, suite_path, suite_format)
@@ -47,7 +49,7 @@ def run_benchmark(runtime: Runtime, cycle_id: str, run_id: str, phase: str, mode
 
     regressions, notes = judge_models(runtime, cycle_id, run_id, meta, metrics, rerun, pairs or [], judge_latency)
     runtime.board.post_many(regressions)
-    if phase != "verify":
+    if phase != "verify" and remember:
         for model, m in metrics.items():
             if m.valid:
                 runs.remember(model, meta["baseline_key"], run_id, runtime.clock.now())
@@ -109,7 +111,7 @@ def benchmark_step(context: StepContext) -> StepResult:
     cycle_id = context.record.cycle_id
     helpers = _helpers(context)
     outcome = run_benchmark(context.runtime, cycle_id, f"{cycle_id}:pre", "pre", models, helpers=helpers,
-                            judge_latency=helpers is not None)
+                            judge_latency=helpers is not None, remember=not context.record.dry_run)
     if helpers is None:
         outcome.notes.append("latency not judged: other steps ran in the same process (run workers to judge it)")
     return _result(outcome)

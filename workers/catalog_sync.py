@@ -38,6 +38,7 @@ class SyncOutcome:
     changes: int = 0
     models: int = 0
     quick: bool = False
+    catalog: dict[str, dict[str, Any]] | None = None  # the accepted catalog (a dry run ranks it without saving it)
 
     def to_json(self) -> dict[str, Any]:
         return {"added": self.added, "removed": self.removed, "repriced": self.repriced, "rejected": self.rejected,
@@ -71,7 +72,12 @@ def policy_of(runtime: Runtime) -> CatalogPolicy:
                          grace_days=s.catalog_grace_days, inactive_days=s.catalog_inactive_days)
 
 
-def full_sync(runtime: Runtime, cycle_id: str, step: str = "catalog_sync") -> SyncOutcome:
+def preview_source(cycle_id: str) -> str:
+    """Where a dry run keeps the catalog it fetched (never the last good snapshot)."""
+    return f"{SOURCE}@{cycle_id}"
+
+
+def full_sync(runtime: Runtime, cycle_id: str, step: str = "catalog_sync", persist: bool = True) -> SyncOutcome:
     """The weekly sync. A failed fetch or an untrustworthy catalog keeps the last good snapshot and says why."""
     book = SnapshotBook(runtime.connections.board, runtime.keys)
     previous = book.load(SOURCE)
@@ -104,7 +110,14 @@ def full_sync(runtime: Runtime, cycle_id: str, step: str = "catalog_sync") -> Sy
                                     change="upgrade_candidate", field="version", old=routed, new=newer)
                       for routed, newer in upgrade_candidates(routed_now(runtime), current)]
     posted = runtime.board.post_many(found.changes)  # first the facts, then the snapshot: a retry re-posts, deduped
-    book.save(Snapshot(SOURCE, current, now, cycle_id), {k: v.to_json() for k, v in found.tombstones.items()})
+    outcome.catalog = current
+    if persist:
+        book.save(Snapshot(SOURCE, current, now, cycle_id), {k: v.to_json() for k, v in found.tombstones.items()})
+    else:  # a dry run leaves the last good snapshot for the real cycle; its own catalog serves its plan a day
+        preview = preview_source(cycle_id)
+        book.save(Snapshot(preview, current, now, cycle_id), {})
+        for key in (runtime.keys.catalog_snapshot(preview), runtime.keys.catalog_meta(preview)):
+            runtime.connections.board.expire(key, 86400)
     outcome.added, outcome.removed, outcome.repriced = found.ids("added", "returned"), found.ids("removed"), found.ids(
         "repriced")
     outcome.changes, outcome.models = sum(p.created for p in posted), len(current)
@@ -126,7 +139,7 @@ def _without_count(health: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in health.items() if key != "samples"}
 
 
-def quick_sync(runtime: Runtime, cycle_id: str, step: str = "catalog_sync") -> SyncOutcome:
+def quick_sync(runtime: Runtime, cycle_id: str, step: str = "catalog_sync", persist: bool = True) -> SyncOutcome:
     """Every 6 hours: the health of the models the routing uses, from their OpenRouter endpoints."""
     book = SnapshotBook(runtime.connections.board, runtime.keys)
     watched = list(dict.fromkeys([*routed_now(runtime), *candidates(runtime)]))
@@ -159,7 +172,8 @@ def quick_sync(runtime: Runtime, cycle_id: str, step: str = "catalog_sync") -> S
     finally:
         client.close()
     outcome.changes = sum(p.created for p in runtime.board.post_many(changes))
-    book.save_health(SOURCE, seen)
+    if persist:
+        book.save_health(SOURCE, seen)
     return outcome
 
 
@@ -178,7 +192,7 @@ def absorb(known: dict[str, dict[str, Any]], task: str, found: list[dict[str, An
     return changes
 
 
-def hub_sync(runtime: Runtime, cycle_id: str, step: str = "catalog_sync") -> SyncOutcome:
+def hub_sync(runtime: Runtime, cycle_id: str, step: str = "catalog_sync", persist: bool = True) -> SyncOutcome:
     """Weekly discovery on the Hugging Face Hub: the top models per task; newcomers are posted as discovered.
 
     A task whose listing fails or comes back empty keeps its last good entries and posts a source error.
@@ -210,17 +224,22 @@ def hub_sync(runtime: Runtime, cycle_id: str, step: str = "catalog_sync") -> Syn
             continue
         changes += absorb(known, task, found, previous is None, cycle_id, now)
     posted = runtime.board.post_many(changes)
-    book.save(Snapshot(HUB, known, now, cycle_id), {})
+    if persist:
+        book.save(Snapshot(HUB, known, now, cycle_id), {})
     outcome.added, outcome.changes, outcome.models = sorted(c.model_id for c in changes), sum(
         p.created for p in posted), len(known)
     return outcome
 
 
-def rank_and_score(runtime: Runtime, cycle_id: str, step: str = "catalog_sync") -> SyncOutcome:
-    """Score every OpenRouter model (joined with the Hub), rank each category, and check for drift."""
+def rank_and_score(runtime: Runtime, cycle_id: str, step: str = "catalog_sync", persist: bool = True,
+                   fetched: dict[str, dict[str, Any]] | None = None) -> SyncOutcome:
+    """Score every OpenRouter model (joined with the Hub), rank each category, and check for drift; ``fetched`` is
+    this sync's catalog when it was not saved (a dry run)."""
     settings = runtime.settings
     book = SnapshotBook(runtime.connections.board, runtime.keys)
     catalog, hub = book.load(SOURCE), book.load(HUB)
+    if fetched is not None:
+        catalog = Snapshot(SOURCE, fetched, runtime.clock.now(), cycle_id)
     outcome, now = SyncOutcome(), runtime.clock.now()
     if catalog is None:
         return outcome
@@ -232,7 +251,8 @@ def rank_and_score(runtime: Runtime, cycle_id: str, step: str = "catalog_sync") 
         facts = Facts(model_id, inference=True, **joined,
                       created=datetime.fromtimestamp(created, UTC) if isinstance(created, (int, float)) else None)
         scores[model_id] = score(facts, now, weights_of(runtime)).to_json()
-    book.save(Snapshot(SCORES, scores, now, cycle_id), {})
+    if persist:
+        book.save(Snapshot(SCORES, scores, now, cycle_id), {})
     previous = book.load(RANKINGS)
     measured = ranking_from_measurements(
         m for m in runtime.board.read_window("measurement", now - timedelta(days=28), now + timedelta(seconds=1))
@@ -270,7 +290,8 @@ def rank_and_score(runtime: Runtime, cycle_id: str, step: str = "catalog_sync") 
         if model_id not in catalog.models:
             changes.append(CatalogChange(cycle_id=cycle_id, agent="catalog", created_at=now, source=SOURCE,
                                          model_id=model_id, change="drift", field="routed_missing"))
-    book.save(Snapshot(RANKINGS, {**(previous.models if previous else {}), **rankings}, now, cycle_id), {})
+    if persist:
+        book.save(Snapshot(RANKINGS, {**(previous.models if previous else {}), **rankings}, now, cycle_id), {})
     outcome.changes = sum(p.created for p in runtime.board.post_many(changes))
     outcome.models = len(scores)
     return outcome

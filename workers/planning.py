@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agents.planner import Gate, Planned, plan
-
 from agents.risk import classify, load_rules, noise_budget
 from blackboard.entries import Decision, Proposal, ProposalStatus, Risk
 from blackboard.errors import TransitionError
 from blackboard.live_config import LiveConfig
 from blackboard.snapshots import SnapshotBook
+from workers.catalog_sync import preview_source
 from workers.configuration import current_config, scores, seed_config
 from workers.runtime import Runtime
 
@@ -85,7 +85,8 @@ def plan_cycle(runtime: Runtime, cycle_id: str, dry_run: bool = False) -> PlanOu
     config: LiveConfig = current.config if current else seed_config(runtime)
     outcome.config_version = current.version if current else None
     snapshots = SnapshotBook(runtime.connections.board, runtime.keys)
-    catalog = snapshot.models if (snapshot := snapshots.load(SOURCE)) else {}
+    fetched = snapshots.load(preview_source(cycle_id)) if dry_run else None
+    catalog = snapshot.models if (snapshot := fetched or snapshots.load(SOURCE)) else {}
     health = snapshots.health(SOURCE)
     gate = Gate(min_age_days=settings.promotion_min_age_days, min_uptime_samples=settings.promotion_min_uptime_samples,
                 uptime_samples={m: int(h.get("samples") or 0) for m, h in health.items()})

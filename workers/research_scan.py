@@ -67,7 +67,8 @@ def _failed(runtime: Runtime, outcome: ScanOutcome, cycle_id: str, step: str, fa
     outcome.sources[failure.source] = f"failed: {failure.error_type}"
 
 
-def _arxiv(runtime: Runtime, outcome: ScanOutcome, cycle_id: str, step: str, since: datetime | None) -> list[Item]:
+def _arxiv(runtime: Runtime, outcome: ScanOutcome, cycle_id: str, step: str, since: datetime | None,
+           persist: bool = True) -> list[Item]:
     settings, client = runtime.settings, runtime.connections.board
     key, now = runtime.keys.research_watermark("arxiv"), runtime.clock.now()
     stored = client.get(key)
@@ -80,12 +81,13 @@ def _arxiv(runtime: Runtime, outcome: ScanOutcome, cycle_id: str, step: str, sin
     except SourceFailure as failure:
         _failed(runtime, outcome, cycle_id, step, failure)
         return []
-    client.set(key, until.isoformat())
+    if persist:
+        client.set(key, until.isoformat())
     outcome.sources["arxiv"] = f"ok: {len(items)} papers" if items else "ok: nothing new (a quiet window)"
     return items
 
 
-def _feeds(runtime: Runtime, outcome: ScanOutcome, cycle_id: str, step: str) -> list[Item]:
+def _feeds(runtime: Runtime, outcome: ScanOutcome, cycle_id: str, step: str, persist: bool = True) -> list[Item]:
     settings, state_key = runtime.settings, runtime.keys.research_feed_state()
     items: list[Item] = []
     with httpx.Client(timeout=settings.http_timeout, follow_redirects=True,
@@ -103,8 +105,9 @@ def _feeds(runtime: Runtime, outcome: ScanOutcome, cycle_id: str, step: str) -> 
                                                                        f"partly read: {result.malformed}", 200, url))
             status = "not modified" if result.not_modified else f"ok: {len(result.items)} items"
             outcome.sources[f"feed:{name}"] = status
-            runtime.connections.board.hset(state_key, url, json.dumps(
-                {"etag": result.etag, "last_modified": result.last_modified}))
+            if persist:  # a dry run leaves the validators alone, or the real scan would get 304s
+                runtime.connections.board.hset(state_key, url, json.dumps(
+                    {"etag": result.etag, "last_modified": result.last_modified}))
             items += result.items
     return items
 
@@ -200,15 +203,17 @@ def _newsworthy(runtime: Runtime, outcome: ScanOutcome, ranked: list[Ranked], fr
 
 
 def scan(runtime: Runtime, cycle_id: str, step: str = "research_scan", since: datetime | None = None,
-         encoder: Encoder | None = None) -> ScanOutcome:
-    """One scan. ``encoder`` stands in for the one the settings choose (tests)."""
+         encoder: Encoder | None = None, persist: bool = True) -> ScanOutcome:
+    """One scan. ``encoder`` stands in for the one the settings choose (tests). Without ``persist`` (a dry run)
+    nothing is posted or remembered: a finding is one fact across cycles, and a preview must not take it from the
+    week's real cycle."""
     outcome = ScanOutcome()
     if encoder is None:
         encoder, outcome.rerank = chosen_encoder(runtime)
     else:
         outcome.rerank = encoder.name
-    gathered = _arxiv(runtime, outcome, cycle_id, step, since) + _feeds(runtime, outcome, cycle_id, step) + \
-        _releases(runtime, outcome, cycle_id, step)
+    gathered = _arxiv(runtime, outcome, cycle_id, step, since, persist) + \
+        _feeds(runtime, outcome, cycle_id, step, persist) + _releases(runtime, outcome, cycle_id, step)
     items, outcome.duplicates_merged = merge(gathered)
     seen_key = runtime.keys.research_seen()
     seen: dict[str, str] = runtime.connections.board.hgetall(seen_key)  # type: ignore[assignment]
@@ -253,19 +258,23 @@ def scan(runtime: Runtime, cycle_id: str, step: str = "research_scan", since: da
                        + (f" (embedding similarity {entry.similarity[entry.topic]:.2f})"
                           if entry.topic in entry.similarity else ""),
                 evidence=(finding.id,)))
+    outcome.proposals = len(outcome.raised)
+    if not persist:
+        return outcome
     runtime.board.post_many([*outcome.findings, *outcome.raised])
     if vectors:
         _remember(runtime, vectors)
     if fresh:
         runtime.connections.board.hset(seen_key, mapping={"|".join(item.identity): item.version or 0
                                                           for item, _ in fresh})
-    outcome.proposals = len(outcome.raised)
     return outcome
 
 
 def scan_and_summarise(runtime: Runtime, cycle_id: str, step: str, date: str,
-                       since: datetime | None = None) -> tuple[ScanOutcome, Path]:
-    """A scan, then its weekly summary at ``RESEARCH_DIR/findings/<date>.md``."""
-    outcome = scan(runtime, cycle_id, step, since)
+                       since: datetime | None = None, persist: bool = True) -> tuple[ScanOutcome, Path]:
+    """A scan, then its weekly summary at ``RESEARCH_DIR/findings/<date>.md`` (``<date>-dry-run.md`` for a dry
+    run)."""
+    outcome = scan(runtime, cycle_id, step, since, persist=persist)
+    date = date if persist else f"{date}-dry-run"
     text = render_summary(date, outcome.findings, outcome.raised, outcome.sources)
     return outcome, write_summary(runtime.settings.research_dir, date, text)

@@ -175,6 +175,12 @@ class Settings(BaseSettings):
     api_tokens: dict[str, SecretStr] = Field(default_factory=dict, validation_alias="IMPROVE_API_TOKENS")
     api_max_body_bytes: int = Field(65536, ge=1024, le=16 * 1024 * 1024, validation_alias="IMPROVE_API_MAX_BODY_BYTES")
     slack_webhook_url: SecretStr | None = _env("SLACK_WEBHOOK_URL")
+    # a pull request per gated routing change on the repository holding the routing file (GITHUB_TOKEN's API)
+    github_config_repository: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$",
+                                                 validation_alias="GITHUB_CONFIG_REPOSITORY")
+    config_repository_path: str = Field("routing.json", pattern=r"^[^/].*$",
+                                        validation_alias="IMPROVE_CONFIG_REPOSITORY_PATH")
+    config_repository_base: str = Field("main", min_length=1, validation_alias="IMPROVE_CONFIG_REPOSITORY_BASE")
 
     @field_validator("now", mode="before")
     @classmethod

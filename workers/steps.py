@@ -89,13 +89,14 @@ def report_step(context: StepContext) -> StepResult:
 
 def catalog_step(context: StepContext) -> StepResult:
     runtime, cycle_id = context.runtime, context.record.cycle_id
+    persist = not context.record.dry_run  # a dry run diffs and reports, and leaves every snapshot as it was
     if context.record.kind == "quick":
-        outcome = quick_sync(runtime, cycle_id, context.step)
+        outcome = quick_sync(runtime, cycle_id, context.step, persist)
         summary = outcome.to_json()
     else:
-        outcome = full_sync(runtime, cycle_id, context.step)
-        hub = hub_sync(runtime, cycle_id, context.step)
-        ranked = rank_and_score(runtime, cycle_id, context.step)
+        outcome = full_sync(runtime, cycle_id, context.step, persist)
+        hub = hub_sync(runtime, cycle_id, context.step, persist)
+        ranked = rank_and_score(runtime, cycle_id, context.step, persist, None if persist else outcome.catalog)
         summary = {**outcome.to_json(), "huggingface": hub.to_json(), "rankings": ranked.to_json()}
         outcome.errors += hub.errors + ranked.errors
     note = "catalog rejected: last good snapshot kept" if outcome.rejected else (
@@ -105,7 +106,7 @@ def catalog_step(context: StepContext) -> StepResult:
 
 def research_step(context: StepContext) -> StepResult:
     outcome, path = scan_and_summarise(context.runtime, context.record.cycle_id, context.step,
-                                       f"{context.record.created_at:%Y-%m-%d}")
+                                       f"{context.record.created_at:%Y-%m-%d}", persist=not context.record.dry_run)
     return StepResult(reason="source errors: see the report" if outcome.errors else "",
                       summary={**outcome.to_json(), "summary_path": str(path)})
 

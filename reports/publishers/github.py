@@ -1,4 +1,4 @@
-"""The GitHub issue for unsafe weeks: one open issue, found by exact title and label, updated, commented, closed."""
+"""The GitHub issue for unsafe weeks (one open issue, found by exact title and label), and the REST client it uses."""
 
 from __future__ import annotations
 
@@ -24,7 +24,11 @@ MAX_PAGES = 10
 
 
 class GitHubError(Exception):
-    """GitHub answered with an error (after retries), or not at all."""
+    """GitHub answered with an error (after retries), or not at all; ``status`` is the HTTP status of a 4xx."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class RateLimited(GitHubError):
@@ -38,14 +42,12 @@ def cycle_marker(cycle_id: str) -> str:
 
 
 @dataclass
-class GitHubIssues:
-    """A tiny client for the issues REST API of one repository."""
+class GitHubClient:
+    """A tiny client for the REST API of one repository: rate-limit waits, retries of 5xx and timeouts."""
 
     api_url: str
     token: str
     repository: str
-    title: str = DEFAULT_TITLE
-    label: str = DEFAULT_LABEL
     max_wait: float = 60.0
     attempts: int = 3
     timeout: float = 15.0
@@ -102,11 +104,11 @@ class GitHubIssues:
                 continue
             if response.status_code >= 400:
                 message = response.json().get("message", "") if _is_json(response) else response.text[:200]
-                raise GitHubError(f"{method} {path}: HTTP {response.status_code} {message}")
+                raise GitHubError(f"{method} {path}: HTTP {response.status_code} {message}", response.status_code)
             return response
         raise GitHubError(f"{method} {path}: gave up after {self.attempts} attempts ({last})")
 
-    def _pages(self, path: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    def pages(self, path: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         url: str | None = path
         for _ in range(MAX_PAGES):
@@ -120,11 +122,17 @@ class GitHubIssues:
             url = response.links.get("next", {}).get("url")
         return items
 
-    # -- the issue ----------------------------------------------------------------------------------------------
+
+@dataclass
+class GitHubIssues(GitHubClient):
+    """The issues REST API of one repository: the bot's issue, found by exact title and label."""
+
+    title: str = DEFAULT_TITLE
+    label: str = DEFAULT_LABEL
 
     def open_issues(self) -> list[dict[str, Any]]:
-        found = self._pages(f"/repos/{self.repository}/issues",
-                            {"state": "open", "labels": self.label, "per_page": 100})
+        found = self.pages(f"/repos/{self.repository}/issues",
+                           {"state": "open", "labels": self.label, "per_page": 100})
         return sorted((i for i in found if i.get("title") == self.title and "pull_request" not in i),
                       key=lambda issue: int(issue["number"]))
 
@@ -137,7 +145,7 @@ class GitHubIssues:
                      json={"state": "closed", "state_reason": "completed"})
 
     def has_comment(self, number: int, marker: str) -> bool:
-        comments = self._pages(f"/repos/{self.repository}/issues/{number}/comments", {"per_page": 100})
+        comments = self.pages(f"/repos/{self.repository}/issues/{number}/comments", {"per_page": 100})
         return any(marker in str(c.get("body", "")) for c in comments)
 
 

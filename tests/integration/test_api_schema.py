@@ -47,6 +47,6 @@ def live_runtime(real_redis: Connections, tmp_path: Path) -> Iterator[Runtime]:
 
 
 @schema.parametrize()
-@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=15, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 def test_every_operation_keeps_to_the_openapi_document(case: Any, live_runtime: Runtime) -> None:
     case.call_and_validate(headers=AUTH)

@@ -20,6 +20,7 @@ from workers.api_auth import ApiSetupError
 from workers.conductor import Conductor
 from workers.dag import steps_for
 from workers.runtime import Runtime
+from workers.settings import Settings
 from workers.trigger import wanted_cycle
 
 TOKEN = "shared-token-0123456789abcdef"
@@ -74,10 +75,11 @@ def test_health_needs_no_token_and_says_whether_redis_answers(client: TestClient
     assert response.status_code == 503 and response.json() == {"status": "unavailable", "redis": "unreachable"}
 
 
-@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong-token-0123456789"},
-                                     {"Authorization": f"Basic {TOKEN}"}, {"Authorization": "Bearer ünïcode".encode()}])
+@pytest.mark.parametrize("headers", [{}, {b"Authorization": b"Bearer wrong-token-0123456789"},
+                                     {b"Authorization": f"Basic {TOKEN}".encode()},
+                                     {b"Authorization": "Bearer ünïcode".encode()}])
 def test_a_missing_or_wrong_token_is_401_with_a_bearer_challenge(client: TestClient,
-                                                                 headers: dict[str, str | bytes]) -> None:
+                                                                 headers: dict[bytes, bytes]) -> None:
     for method, path in [("get", "/api/weekly/status"), ("post", "/api/weekly/run"), ("get", "/api/proposals"),
                          ("post", "/api/catalog/sync"), ("get", "/api/reports/latest")]:
         response = client.request(method, path, headers=headers)
@@ -115,12 +117,20 @@ def test_without_a_token_or_redis_url_the_api_refuses_to_start(tmp_path: Path, r
     with pytest.raises(ApiSetupError, match="name"):
         create_app(make_settings(tmp_path, api_tokens={"bad name!": ALICE}), runtime)
     insecure = TestClient(create_app(make_settings(tmp_path), runtime, insecure_no_auth=True))
-    assert insecure.get("/api/proposals").status_code == 200
+    seed_proposal(runtime)
+    assert insecure.post("/api/proposals/route-math-qwen/approve", json={"by": "me"}).json()["token"] is None
+    assert runtime.proposals.history("route-math-qwen")[-1]["note"] == "[HTTP API, no authentication]"
 
 
-def test_the_token_is_a_masked_secret(runtime: Runtime) -> None:
-    assert TOKEN in runtime.settings.secrets() and ALICE in runtime.settings.secrets()
-    assert TOKEN not in repr(runtime.settings) and ALICE not in repr(runtime.settings)
+def test_tokens_come_from_the_environment_as_masked_secrets(runtime: Runtime,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IMPROVE_API_TOKEN", TOKEN)
+    monkeypatch.setenv("IMPROVE_API_TOKENS", json.dumps({"alice": ALICE}))
+    monkeypatch.setenv("IMPROVE_API_MAX_BODY_BYTES", "2048")
+    settings = Settings()
+    assert settings.api_tokens["alice"].get_secret_value() == ALICE and settings.api_max_body_bytes == 2048
+    assert TOKEN in settings.secrets() and ALICE in settings.secrets()
+    assert TOKEN not in repr(settings) and ALICE not in repr(settings)
 
 
 # cycles and jobs
