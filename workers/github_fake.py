@@ -55,7 +55,8 @@ class FakeGitHub:
             if not match:
                 return self.repos.handle(request, body)
             number = int(match["number"]) if match["number"] else None
-            if number is not None and number not in self.issues:
+            if number is not None and number not in self.issues and not (
+                    match["comments"] and number in self.repos.pulls):  # a pull request's comments are an issue's
                 return Response.json({"message": "Not Found"}, 404)
             if match["comments"]:
                 assert number is not None
@@ -108,7 +109,8 @@ class FakeGitHub:
         comment = {"id": 5000 + sum(len(c) for c in self.comments.values()), "body": body.get("body", ""),
                    "user": {"login": self.login}, "created_at": self._now()}
         self.comments[number].append(comment)
-        self.issues[number]["comments"] += 1
+        if number in self.issues:
+            self.issues[number]["comments"] += 1
         return Response.json(comment, 201)
 
     def _list(self, request: Request) -> Response:

@@ -10,6 +10,7 @@ from workers.sandbox import Request, Response
 
 LICENSES = ["apache-2.0", "mit", "llama3.1", "gemma", "cc-by-nc-4.0", "other"]
 LIBRARIES = ["transformers", "transformers", "sentence-transformers", "diffusers", "timm"]
+RELEASING = ["meta-llama", "Qwen", "google", "mistralai", "deepseek-ai", "microsoft"]  # whose week it is to release
 ORGS = ["meta-llama", "Qwen", "google", "mistralai", "microsoft", "deepseek-ai", "facebook", "openai", "nvidia"]
 
 
@@ -53,6 +54,12 @@ class FakeHub:
             self.requests.append(request)
         if request.path != "/api/models":
             return Response.json({"error": "Not Found"}, 404)
+        author = request.query.get("author", [None])[0]
+        if author:  # an organisation's newest releases (the research agent watches them): one lab a week
+            from workers.research_fake import models  # imports this module's neighbours: import it when asked
+
+            releasing = RELEASING[self.week % len(RELEASING)]
+            return Response.json(models(author, self.week) if author == releasing else [])
         task = request.query.get("pipeline_tag", ["text-generation"])[0]
         code = "code" in request.query.get("filter", [])
         listing = sorted(hub_models(task, self.per_task, self.week, code), key=lambda m: -m["downloads"])

@@ -35,13 +35,14 @@ class PlanOutcome:
     notes: list[str] = field(default_factory=list)
     config_version: int | None = None
     dry_run: bool = False
+    config_prs: list[dict[str, Any]] = field(default_factory=list)  # routing pull requests (workers.config_pr)
 
     def to_json(self) -> dict[str, Any]:
         by_risk = {risk.value: sum(p.risk == risk for p in self.proposals) for risk in Risk}
         return {"proposals": len(self.proposals), "by_risk": by_risk, "auto_approved": self.auto_approved,
                 "gated": self.gated, "deferred": self.deferred, "unchanged": self.unchanged,
                 "waiting": self.waiting, "notes": self.notes, "config_version": self.config_version,
-                "dry_run": self.dry_run}
+                "dry_run": self.dry_run, "config_prs": self.config_prs}
 
 
 def _proposal(runtime: Runtime, cycle_id: str, change: Planned, base_version: int | None) -> Proposal:
@@ -134,6 +135,12 @@ def plan_cycle(runtime: Runtime, cycle_id: str, dry_run: bool = False) -> PlanOu
         outcome.notes.append(f"noise budget: {len(apply_now)} LOW change(s) applied this cycle, {len(later)} wait "
                              f"for the next (IMPROVE_MAX_AUTO_CHANGES={settings.max_auto_changes})")
     runtime.board.post_many(decisions)
+    try:  # a pull request per newly gated routing change: nothing it does may fail the plan step
+        from workers.config_pr import open_config_prs
+
+        outcome.config_prs = open_config_prs(runtime, outcome.proposals, outcome.gated)
+    except Exception as exc:
+        outcome.notes.append(f"routing pull requests failed: {type(exc).__name__}")
     return outcome
 
 
