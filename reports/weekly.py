@@ -144,8 +144,10 @@ def research_section(entries: Sequence[EntryBase], outcomes: dict[str, CycleEven
     return ResearchSection(ran=ran, note=note, findings=lines)
 
 
-def _display_id(proposal_id: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._:-]", "_", proposal_id)[:120]
+def display_id(proposal_id: str) -> str:
+    """A proposal id safe to show in a code span (ids hold model ids, which strangers write): anything but letters,
+    digits and ``._:/>+=-`` becomes ``_``. `improve approve` accepts this form too."""
+    return re.sub(r"[^A-Za-z0-9._:/>+=-]", "_", proposal_id)[:160]
 
 
 def waiting_for_you(entries: Sequence[EntryBase], states: Sequence[ProposalState],
@@ -159,7 +161,7 @@ def waiting_for_you(entries: Sequence[EntryBase], states: Sequence[ProposalState
     for state in sorted(states, key=lambda s: (RISK_ORDER.get(s.risk.value, 3), s.created_at)):
         if state.status != ProposalStatus.PENDING:
             continue
-        shown = _display_id(state.proposal_id)
+        shown = display_id(state.proposal_id)
         waiting.append(Waiting(proposal_id=shown, title=state.title, risk=state.risk.value,
                                reason=reasons.get(state.proposal_id, ""),
                                approve=f"improve approve {shown} --by YOUR_NAME",
@@ -176,7 +178,7 @@ def top_upgrades(entries: Sequence[EntryBase]) -> list[Upgrade]:
             continue
         proposal = proposals.get(applied.proposal_id)
         upgrades.append(Upgrade(
-            proposal_id=_display_id(applied.proposal_id), title=proposal.title if proposal else applied.proposal_id,
+            proposal_id=display_id(applied.proposal_id), title=proposal.title if proposal else applied.proposal_id,
             risk=proposal.risk.value if proposal else "LOW", target=proposal.target if proposal else "",
             reason=proposal.reason if proposal else "", config_version=applied.config_version,
             evidence=list(proposal.evidence if proposal else applied.evidence)))

@@ -11,6 +11,17 @@ from workers.runtime import Runtime
 from workers.upgrade import UpgradeLock, apply_proposal, proposal_entry
 
 
+def resolve(runtime: Runtime, given: str) -> str:
+    """A proposal id as given, or as the weekly report shows it (characters strangers could abuse replaced)."""
+    from reports.weekly import display_id
+
+    if runtime.proposals.get(given) is not None:
+        return given
+    matches = {state.proposal_id for status in ProposalStatus for state in runtime.proposals.with_status(status)
+               if display_id(state.proposal_id) == given}
+    return matches.pop() if len(matches) == 1 else given
+
+
 def decide(runtime: Runtime, proposal_id: str, by: str, note: str, approve: bool,
            apply_now: bool = False) -> dict[str, Any]:
     """Approve or reject a proposal by compare-and-set (two deciders: exactly one wins; the other gets
@@ -18,6 +29,7 @@ def decide(runtime: Runtime, proposal_id: str, by: str, note: str, approve: bool
     if not by.strip():
         raise ValueError("a decision needs the name of who decided")
     target = ProposalStatus.APPROVED if approve else ProposalStatus.REJECTED
+    proposal_id = resolve(runtime, proposal_id)
     now = runtime.clock.now()
     state = runtime.proposals.move(proposal_id, target, by, now, note=note)
     entry = proposal_entry(runtime, proposal_id)
