@@ -23,6 +23,7 @@ from workers.trigger import wanted_cycle
 from .conftest import Cluster, last_json
 
 pytestmark = pytest.mark.integration
+UNSAFE = {"research_scan": "tests.fixture_steps:broken"}  # a failed step makes every week SAFE=false
 
 
 @pytest.fixture
@@ -37,7 +38,8 @@ def runtime_for(redis_url: str, tmp_path: Path, url: str, now: str, prefix: str)
                         report_dir=tmp_path / "reports", now=now, github_api_url=url,
                         github_token=SecretStr("ghp_integration_token"), github_repository="acme/router",
                         openrouter_base_url=NO_UPSTREAM, hf_endpoint=NO_HUB, arxiv_api_url=NO_ARXIV,
-                        research_feeds=[NO_FEED], arxiv_delay=0.0, research_dir=tmp_path / "research", http_attempts=1)
+                        research_feeds=[NO_FEED], arxiv_delay=0.0, research_dir=tmp_path / "research", http_attempts=1,
+                        step_overrides=UNSAFE)
     return Runtime(settings, from_url(redis_url))
 
 
@@ -52,7 +54,7 @@ def test_weekly_cycles_open_then_comment_on_one_issue(real_redis: Connections, r
     assert [c["body"].splitlines()[0] for c in fake.comments[1]] == ["<!-- improve-cycle:2026-W47 -->"]
     assert "improve-cycle:2026-W47" in fake.issues[1]["body"] and "SAFE=false" in fake.issues[1]["body"]
     twin = (tmp_path / "reports" / "2026-11-22.json").read_text()
-    assert '"action": "commented"' in twin
+    assert '"action": "unchanged"' in twin  # the third run resumed the failed week: republished, nothing added
 
 
 def test_racing_report_jobs_open_one_issue(real_redis: Connections, redis_url: str, tmp_path: Path,
@@ -89,6 +91,7 @@ def test_report_publish_command(tmp_path: Path, redis_url: str, real_redis: Conn
                                 github: tuple[FakeGitHub, str]) -> None:
     fake, url = github
     cluster = Cluster(redis_url, tmp_path)
+    cluster.override_steps(research_scan="broken")  # an unsafe week
     assert cluster.improve("run", "--mode", "in-process").returncode == 0  # no token: not published, no error
     env = {"GITHUB_API_URL": url, "GITHUB_TOKEN": "ghp_integration_token", "GITHUB_REPOSITORY": "acme/router"}
     result = cluster.improve("report", "--publish", "--json", **env)

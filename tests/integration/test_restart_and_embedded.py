@@ -45,7 +45,7 @@ def test_embedded_default_remembers_between_commands(tmp_path: Path, redis_serve
     first = cluster.improve("run", "--json", **env)
     assert first.returncode == 0, first.stderr
     data = last_json(first.stdout)
-    assert data["action"] == "started" and data["safe"] is False and Path(data["report_path"]).exists()
+    assert data["action"] == "started" and data["safe"] is True and Path(data["report_path"]).exists()
     state = tmp_path / "state"
     url = (state / "redis.url").read_text().strip()
     assert url.startswith("unix://")
@@ -55,7 +55,7 @@ def test_embedded_default_remembers_between_commands(tmp_path: Path, redis_serve
     second = cluster.improve("run", "--json", **env)
     assert last_json(second.stdout)["action"] == "finished"
     status = last_json(cluster.improve("status", "--json", **env).stdout)
-    assert [c["cycle_id"] for c in status["cycles"]] == ["2026-W47"] and status["cycles"][0]["safe"] is False
+    assert [c["cycle_id"] for c in status["cycles"]] == ["2026-W47"] and status["cycles"][0]["safe"] is True
     report = cluster.improve("report", "--json", **env)
     assert last_json(report.stdout)["report_path"] == data["report_path"]
     demo = cluster.improve("demo", "--json", **env)
