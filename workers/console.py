@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -56,7 +57,16 @@ def warn(text: str) -> None:
     err.print(f"[yellow]warning:[/] {text}", markup=True)
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """Text for a terminal: control characters (an escape sequence in a paper title or a model id) become ``?``."""
+    return _CONTROL.sub("?", text)
+
+
 def emit(data: dict[str, Any], as_json: bool, human: str = "") -> None:
+    human = printable(human)
     if as_json:
         if human:
             err.print(human, markup=False)

@@ -78,3 +78,11 @@ def test_dry_run_says_so(env: dict[str, str]) -> None:
     data = last_json(result.stdout)
     assert data["dry_run"] is True and data["cycle_id"].startswith("2026-W46-dry-")
     assert "dry run: nothing will be applied" in result.stderr and data["report_path"].endswith("-dry-run.md")
+
+
+def test_human_output_never_carries_terminal_escapes(capsys: pytest.CaptureFixture[str]) -> None:
+    from workers.console import emit
+
+    emit({"title": "\x1b]0;owned\x07Paper"}, False, "Evaluate: \x1b[2J\x1b]0;owned\x07Paper\nnext line\tok")
+    shown = capsys.readouterr().out
+    assert "\x1b" not in shown and "\x07" not in shown and "next line\tok" in shown
