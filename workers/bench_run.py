@@ -58,13 +58,14 @@ def run_benchmark(runtime: Runtime, cycle_id: str, run_id: str, phase: str, mode
 
 def changes_to_verify(runtime: Runtime, cycle_id: str) -> list[tuple[Applied, Pair]]:
     """What this cycle's applied changes routed differently: (the Applied entry, {category, before, after})."""
-    entries = runtime.board.read_cycle(cycle_id, kinds=["applied", "proposal"])
-    proposals = {e.proposal_id: e for e in entries if isinstance(e, Proposal)}
     found: list[tuple[Applied, Pair]] = []
-    for applied in entries:
-        if not isinstance(applied, Applied) or applied.dry_run or applied.proposal_id not in proposals:
+    for applied in runtime.board.read_cycle(cycle_id, kinds=["applied"]):
+        if not isinstance(applied, Applied) or applied.dry_run or not applied.evidence:
             continue
-        checks = proposals[applied.proposal_id].change.get("verify")
+        proposal = runtime.board.get(applied.evidence[0])  # the proposal entry it applied (maybe an earlier cycle's)
+        if not isinstance(proposal, Proposal):
+            continue
+        checks = proposal.change.get("verify")
         for check in checks if isinstance(checks, list) else []:
             if isinstance(check, dict) and all(isinstance(check.get(k), str) for k in ("category", "after")):
                 found.append((applied, {"category": str(check["category"]), "after": str(check["after"]),

@@ -156,9 +156,11 @@ def _research() -> Upstream:
 
 
 SANDBOX_MODELS = ("openai/gpt-5-mini", "qwen/qwen3-coder")
-QUALITY_DROP_WEEK = 4
+QUALITY_DROP_WEEK = 4  # the coding primary's answers get worse for one week, then its provider fixes it
 # The sandbox product's routing (category -> primary, fallbacks): in week 3 the catalog removes, deprecates,
-# reprices 12x and shrinks models it routes to; in week 4 the coding primary's answers get worse.
+# reprices 12x and shrinks models it routes to; in week 4 the coding primary slips and the planner proposes its
+# fallback, which is better that week; approved, it is applied in week 5, when the primary has recovered, so the
+# verification finds the new route worse and rolls it back.
 SANDBOX_ROUTING = {"coding": ["qwen/qwen3-coder", "openai/gpt-5-mini"],
                    "math": ["openai/gpt-4.1-nano", "openai/gpt-5-mini"],
                    "factual": ["anthropic/claude-haiku-4.5", "mistralai/mistral-large-2411"],
@@ -170,9 +172,9 @@ def _models() -> Upstream:
         from workers.model_fake import FakeModels, Profile  # imports this module: import it when the sandbox starts
 
         steady, slipping = SANDBOX_MODELS
-        return FakeModels({steady: Profile(default_accuracy=0.88),
+        return FakeModels({steady: Profile(default_accuracy=0.88, accuracy={"coding": 0.7}),
                            slipping: Profile(default_accuracy=0.85, accuracy={"coding": 0.95},
-                                             drops={QUALITY_DROP_WEEK: 0.75})})
+                                             drops={QUALITY_DROP_WEEK: 0.5, QUALITY_DROP_WEEK + 1: 2.0})})
 
     return Upstream("models", "bench_base_url", fake=fake, path="/v1",
                     extra=lambda url: {"routing": {k: list(v) for k, v in SANDBOX_ROUTING.items()},

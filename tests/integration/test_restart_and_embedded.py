@@ -61,5 +61,5 @@ def test_embedded_default_remembers_between_commands(tmp_path: Path, redis_serve
     demo = cluster.improve("demo", "--json", **env)
     assert demo.returncode == 0, demo.stderr
     cycles = last_json(demo.stdout)["cycles"]
-    assert [c["cycle_id"] for c in cycles] == ["2026-W44", "2026-W45", "2026-W46", "2026-W47"]
+    assert [c["cycle_id"] for c in cycles] == ["2026-W42", "2026-W43", "2026-W44", "2026-W45", "2026-W46", "2026-W47"]
     assert all((tmp_path / c["report_path"]).exists() for c in cycles)
