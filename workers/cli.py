@@ -113,7 +113,12 @@ def status(as_json: bool, limit: int) -> None:
     lines.append(f"Workers: {len(data['workers'])}" + "".join(
         f"\n  {w['name']} [{','.join(w['queues'])}] {w['state']}" for w in data["workers"]))
     lines.extend(describe_schedules(data["schedules"], data["schedulers"]))
-    lines.append(f"Pending approvals: {len(data['pending_approvals'])}")
+    lines.append(f"Pending approvals: {len(data['pending_approvals'])}"
+                 + (" (improve proposals --status pending)" if data["pending_approvals"] else ""))
+    config = data["config"]
+    lines.append(f"Live configuration: version {config['version']} of {config['created_at'][:16]} by {config['by']} "
+                 f"({config['reason']}); {config['routes']} routed categories, exported to {config['export_path']}"
+                 if config else "Live configuration: none yet (the first plan step seeds it)")
     emit(data, as_json, "\n".join(lines))
 
 

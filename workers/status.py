@@ -34,9 +34,16 @@ def gather(runtime: Runtime, limit: int = 10) -> dict[str, Any]:
                for w in Worker.all(connection=runtime.connections.rq)]
     pending = [{"id": p.proposal_id, "title": p.title, "risk": p.risk.value, "cycle_id": p.cycle_id}
                for p in runtime.proposals.with_status(ProposalStatus.PENDING)]
+    from workers.configuration import store_of
+
+    current = store_of(runtime).current()
+    config = None if current is None else {
+        "version": current.version, "created_at": current.created_at.isoformat(), "by": current.by,
+        "reason": current.reason, "routes": len(current.config.routing), "export_path": str(
+            runtime.settings.export_path)}
     return {"redis": runtime.connections.description, "cycles": cycles, "running": running, "queues": queues,
             "workers": workers, "schedules": schedule_rows(runtime), "schedulers": live_schedulers(runtime),
-            "pending_approvals": pending}
+            "pending_approvals": pending, "config": config}
 
 
 def schedule_rows(runtime: Runtime) -> list[dict[str, Any]]:
