@@ -175,7 +175,7 @@ def worker(queues: str, name: str | None, burst: bool, with_scheduler: bool, ver
 @click.option("-v", "--verbose", is_flag=True)
 @handles_errors
 def demo(as_json: bool, verbose: bool) -> None:
-    """The sandbox world: stand-in upstreams on loopback, three weekly cycles a simulated week apart."""
+    """The sandbox world: stand-in upstreams on loopback, six weekly cycles a simulated week apart."""
     from workers.demo import run_demo
 
     settings = load_settings()
