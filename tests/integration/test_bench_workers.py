@@ -8,6 +8,7 @@ import os
 import signal
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -120,3 +121,31 @@ def test_improve_bench_json(cluster: Cluster, model_server: tuple[FakeModels, st
     broken.write_text('{"id": "x", "category": "math", "prompt": "1+1?", "target": "2", "scorer": "numeric"}\n{"id"')
     bad = cluster.improve("bench", "--models", "lab/alpha-1", "--suite", str(broken), BENCH_BASE_URL=url)
     assert bad.returncode == 2 and "broken.jsonl:2" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_a_benchmark_resumes_after_a_redis_restart(private_redis: Any, tmp_path: Path,
+                                                    model_server: tuple[FakeModels, str]) -> None:
+    """Redis (with AOF) goes away mid-run: the command fails plainly; run again, it asks only what was missing."""
+    import redis as redis_client
+
+    fake, url = model_server
+    fake.profiles["*"] = Profile(latency=0.1)
+    cluster = Cluster(private_redis.url, tmp_path)
+    args = ("bench", "--models", "lab/alpha-1", "--categories", "math,factual", "--run-id", "restart-run", "--json")
+    running = cluster.improve_background(*args, BENCH_BASE_URL=url, IMPROVE_BENCH_CONCURRENCY="1")
+    wait_until(lambda: len(records(cluster, "restart-run")) >= 5, 60, "some answers before the restart")
+    private_redis.shutdown()
+    _, errors = running.communicate(timeout=120)
+    assert running.returncode == 1 and "Traceback" not in errors, errors  # one clear line, no traceback
+    private_redis.start()
+    kept = len(records(cluster, "restart-run"))
+    assert kept >= 5  # the AOF kept what was answered before the restart
+    asked = fake.requests
+    fake.profiles["*"] = Profile(latency=0.0)
+    again = cluster.improve(*args, BENCH_BASE_URL=url)
+    assert again.returncode == 0, again.stderr
+    found = records(cluster, "restart-run")
+    assert len(found) == len({r["case_id"] for r in found}) >= 40
+    assert fake.requests - asked == len(found) - kept  # nothing answered before was asked again
+    assert last_json(again.stdout)["models"]["lab/alpha-1"]["cases"] == len(found)
+    redis_client.Redis.from_url(private_redis.url).close()
