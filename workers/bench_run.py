@@ -37,7 +37,8 @@ def run_benchmark(runtime: Runtime, cycle_id: str, run_id: str, phase: str, mode
         helpers(run_id)
     complete(runtime, run_id)
     meta = runs.meta(run_id) or {}
-    metrics = measure(runs.records(run_id))
+    records = runs.records(run_id)
+    metrics = measure(records)
     post_measurements(runtime, cycle_id, run_id, meta, metrics)
 
     def rerun(model: str, case_ids: list[str]) -> dict[str, float]:
@@ -47,7 +48,8 @@ def run_benchmark(runtime: Runtime, cycle_id: str, run_id: str, phase: str, mode
         complete(runtime, confirm_id)
         return case_scores(runs.records(confirm_id, model))
 
-    regressions, notes = judge_models(runtime, cycle_id, run_id, meta, metrics, rerun, pairs or [], judge_latency)
+    regressions, notes = judge_models(runtime, runs, cycle_id, run_id, meta, records, metrics, rerun, pairs or [],
+                                      judge_latency)
     runtime.board.post_many(regressions)
     if phase != "verify" and remember:
         for model, m in metrics.items():

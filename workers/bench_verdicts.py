@@ -57,18 +57,15 @@ def _reclassified(first: Verdict, pooled: Verdict) -> Verdict:
     return replace(pooled, drop=first.drop, current=first.current, status=classify(first.drop, pooled.p_value))
 
 
-def baseline_window(runtime: Runtime, runs: BenchRuns, meta: dict[str, Any], model: str, run_id: str) -> list[str]:
-    """The model's last valid runs under the same suite, scorer and judge (at most IMPROVE_BENCH_BASELINE_RUNS)."""
-    size = runtime.settings.bench_baseline_runs
-    return [r for r in runs.history(model, meta["baseline_key"], size + 1) if r != run_id][-size:]
-
-
 def against_baseline(runtime: Runtime, runs: BenchRuns, cycle_id: str, run_id: str, meta: dict[str, Any],
                      model: str, records: list[dict[str, Any]], rerun: Rerun,
-                     judge_latency: bool = True) -> list[Regression]:
-    key = meta["baseline_key"]
-    window = baseline_window(runtime, runs, meta, model, run_id)
-    history = [case_scores(runs.records(past, model)) for past in window]
+                     judge_latency: bool = True) -> tuple[list[Regression], int]:
+    """The model's regressions against its last valid runs of the same suite, scorer and judge (at most
+    IMPROVE_BENCH_BASELINE_RUNS of them; the drift chart looks further back), and how many earlier runs there were."""
+    earlier = [r for r in runs.history(model, meta["baseline_key"], DRIFT_HISTORY + 1) if r != run_id]
+    past = {r: runs.records(r, model) for r in earlier[-DRIFT_HISTORY:]}  # each earlier run read once
+    window = earlier[-runtime.settings.bench_baseline_runs:]
+    history = [case_scores(past[r]) for r in window]
     current, category_of = case_scores(records), categories_of(records)
 
     first = {"overall": detect(history, current), **detect_categories(history, current, category_of)}
@@ -85,16 +82,16 @@ def against_baseline(runtime: Runtime, runs: BenchRuns, cycle_id: str, run_id: s
     found = [r for category, v in final.items()
              if (r := _regression(runtime, cycle_id, model, category, v, "pre", window, confirmed))]
     if judge_latency:
-        found += _latency(runtime, runs, cycle_id, model, window, records)
-    found += _drift(runtime, runs, cycle_id, model, key, run_id, current)
-    return found
+        found += _latency(runtime, cycle_id, model, window, [past[r] for r in window], records)
+    found += _drift(runtime, cycle_id, model, list(past.values()), current)
+    return found, len(window)
 
 
-def _latency(runtime: Runtime, runs: BenchRuns, cycle_id: str, model: str, window: Sequence[str],
-             records: list[dict[str, Any]]) -> list[Regression]:
-    if len(window) < 3:
+def _latency(runtime: Runtime, cycle_id: str, model: str, window: Sequence[str],
+             window_records: Sequence[list[dict[str, Any]]], records: list[dict[str, Any]]) -> list[Regression]:
+    if len(window) < MIN_BASELINE:
         return []
-    before = [value for past in window for value in latencies(runs.records(past, model))]
+    before = [value for past in window_records for value in latencies(past)]
     verdict = latency_regression(before, latencies(records))
     if not verdict.regressed or verdict.ratio is None or verdict.current_p95 is None or verdict.baseline_p95 is None:
         return []
@@ -106,11 +103,10 @@ def _latency(runtime: Runtime, runs: BenchRuns, cycle_id: str, model: str, windo
                        metric="latency_p95", details={"baseline_runs": list(window), "ratio": verdict.ratio})]
 
 
-def _drift(runtime: Runtime, runs: BenchRuns, cycle_id: str, model: str, key: str, run_id: str,
+def _drift(runtime: Runtime, cycle_id: str, model: str, past: Sequence[list[dict[str, Any]]],
            current: dict[str, float]) -> list[Regression]:
-    """Slow decline over many weeks, which no single week's test sees."""
-    past = [r for r in runs.history(model, key, DRIFT_HISTORY) if r != run_id]
-    weekly = [fmean(s.values()) for r in past if (s := case_scores(runs.records(r, model)))]
+    """Slow decline over many weeks, which no single week's test sees (``past``: earlier runs, oldest first)."""
+    weekly = [fmean(s.values()) for records in past if (s := case_scores(records))]
     if not current:
         return []
     drift = cusum([*weekly, fmean(current.values())])
@@ -146,11 +142,10 @@ def against_pre(runtime: Runtime, runs: BenchRuns, cycle_id: str, records: list[
     return ([regression] if regression else []), None
 
 
-def judge_models(runtime: Runtime, cycle_id: str, run_id: str, meta: dict[str, Any],
-                 metrics: Mapping[str, ModelMetrics], rerun: Rerun,
+def judge_models(runtime: Runtime, runs: BenchRuns, cycle_id: str, run_id: str, meta: dict[str, Any],
+                 records: Sequence[dict[str, Any]], metrics: Mapping[str, ModelMetrics], rerun: Rerun,
                  pairs: Sequence[Pair] = (), judge_latency: bool = True) -> tuple[list[Regression], list[str]]:
-    """Every valid model's regressions, and notes on what could not be judged and why."""
-    runs = BenchRuns(runtime.connections.board, runtime.keys, runtime.settings.retention_days)
+    """Every valid model's regressions (``records``: the run's), and notes on what could not be judged and why."""
     found: list[Regression] = []
     notes: list[str] = []
     young: list[str] = []  # models whose baseline is too short to judge yet, with their earlier runs
@@ -158,18 +153,19 @@ def judge_models(runtime: Runtime, cycle_id: str, run_id: str, meta: dict[str, A
         if not m.valid:
             notes.append(f"{model}: invalid run ({m.overall['error_rate']:.0%} errors): recorded, not judged")
             continue
-        records = runs.records(run_id, model)
+        own = [r for r in records if r.get("model") == model]
         if meta["phase"] == "verify":
             for pair in [p for p in pairs if p["after"] == model] or [{"category": c, "after": model, "before": model}
                                                                      for c in m.categories]:
-                regressions, note = against_pre(runtime, runs, cycle_id, records, pair, rerun)
+                regressions, note = against_pre(runtime, runs, cycle_id, own, pair, rerun)
                 found += regressions
                 notes += [note] if note else []
         else:
-            earlier = len(baseline_window(runtime, runs, meta, model, run_id))
+            regressions, earlier = against_baseline(runtime, runs, cycle_id, run_id, meta, model, own, rerun,
+                                                    judge_latency)
+            found += regressions
             if earlier < MIN_BASELINE:
                 young.append(f"{model} ({earlier})")
-            found += against_baseline(runtime, runs, cycle_id, run_id, meta, model, records, rerun, judge_latency)
     if young:
         notes.insert(0, f"recorded only, fewer than {MIN_BASELINE} earlier valid runs of this suite: "
                         + ", ".join(young))
