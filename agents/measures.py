@@ -34,8 +34,7 @@ class Group:
         self.scores.append(float(record["score"]))
         self.passes.append(1.0 if record.get("passed") else 0.0)
         self.unparsed += bool(record.get("unparsed"))
-        if record.get("latency") is not None and not record.get("retries"):
-            self.latencies.append(float(record["latency"]))
+        self.latencies += latencies([record])
 
     def metrics(self) -> dict[str, Any]:
         scored = len(self.scores)
@@ -87,6 +86,7 @@ def case_scores(records: Iterable[Mapping[str, Any]]) -> dict[str, float]:
 
 
 def latencies(records: Iterable[Mapping[str, Any]]) -> list[float]:
+    """Latencies of the scored requests answered at the first attempt (the only ones timed honestly)."""
     return [float(r["latency"]) for r in records
             if r.get("status") == "scored" and r.get("latency") is not None and not r.get("retries")]
 
