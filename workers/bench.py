@@ -128,13 +128,18 @@ def _suite_of(runtime: Runtime, meta: dict[str, Any]) -> dict[str, Case]:
     return {case.id: case for case in suite.cases}
 
 
-def work(runtime: Runtime, run_id: str) -> int:
-    """Claim and run chunks of a run until none is left to claim; returns how many this process finished."""
-    runs = runs_of(runtime)
-    meta = runs.meta(run_id)
+def run_cases_of(runtime: Runtime, run_id: str) -> dict[str, Case]:
+    """The cases a planned run asks, from its own description."""
+    meta = runs_of(runtime).meta(run_id)
     if meta is None:
         raise LookupError(f"no benchmark run {run_id}")
-    return asyncio.run(_work(runtime, runs, run_id, _suite_of(runtime, meta)))
+    return _suite_of(runtime, meta)
+
+
+def work(runtime: Runtime, run_id: str, cases: dict[str, Case] | None = None) -> int:
+    """Claim and run chunks of a run until none is left to claim; returns how many this process finished."""
+    cases = cases if cases is not None else run_cases_of(runtime, run_id)
+    return asyncio.run(_work(runtime, runs_of(runtime), run_id, cases))
 
 
 async def _work(runtime: Runtime, runs: BenchRuns, run_id: str, cases: dict[str, Case]) -> int:
@@ -187,13 +192,14 @@ async def _work(runtime: Runtime, runs: BenchRuns, run_id: str, cases: dict[str,
 
 def complete(runtime: Runtime, run_id: str, poll: float = 0.2) -> int:
     """Work the run, then wait for chunks other workers hold (taking over any whose worker died)."""
-    runs, done = runs_of(runtime), work(runtime, run_id)
+    runs, cases = runs_of(runtime), run_cases_of(runtime, run_id)  # the suite is read once, not every poll
+    done = work(runtime, run_id, cases)
     give_up = time.monotonic() + runtime.settings.bench_deadline + runtime.settings.lease_seconds * 4
     while runs.outstanding(run_id) != (0, 0):
         if time.monotonic() > give_up:
             raise TimeoutError(f"benchmark run {run_id} still has unfinished chunks after its deadline")
         time.sleep(poll)
-        done += work(runtime, run_id)
+        done += work(runtime, run_id, cases)
     return done
 
 
