@@ -11,11 +11,11 @@ import asyncio
 import json
 import time
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 
+from agents.sources.http import retry_after
 from blackboard.redaction import redact
 
 RETRIABLE = {408, 409, 425, 500, 502, 503, 504, 520, 522, 524, 529}
@@ -86,19 +86,6 @@ class Limiter:
             else:
                 self.limit = min(float(self.maximum), self.limit + 1.0 / max(1.0, self.limit))
             self._changed.notify_all()
-
-
-def retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        try:
-            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-        except (TypeError, ValueError):
-            return None
 
 
 def parse_completion(body: bytes) -> tuple[str, dict[str, Any], str | None]:

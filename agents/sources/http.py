@@ -28,6 +28,20 @@ class SourceFailure(Exception):
         self.status_code, self.url = status_code, url
 
 
+def retry_after(response: httpx.Response) -> float | None:
+    """The seconds a ``Retry-After`` header asks for (a number or an HTTP date), or None without a usable one."""
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            return max(0.0, float(parsedate_to_datetime(value).timestamp()) - time.time())
+        except (TypeError, ValueError):
+            return None
+
+
 @dataclass
 class Fetcher:
     """GETs JSON with capped retries; 429 honours Retry-After (up to ``max_wait``), 5xx and timeouts back off."""
@@ -50,16 +64,8 @@ class Fetcher:
             self.sleep(min(30.0, 0.5 * 2.0**attempt))
 
     def _retry_after(self, response: httpx.Response, attempt: int) -> float:
-        value = response.headers.get("retry-after")
-        if value:
-            try:
-                return max(0.0, float(value))
-            except ValueError:
-                try:
-                    return max(0.0, float(parsedate_to_datetime(value).timestamp()) - time.time())
-                except (TypeError, ValueError):
-                    pass
-        return min(30.0, 2.0 * 2.0**attempt)
+        wait = retry_after(response)
+        return wait if wait is not None else min(30.0, 2.0 * 2.0**attempt)
 
     def _read(self, response: httpx.Response, url: str) -> bytes:
         declared = response.headers.get("content-length")
