@@ -10,7 +10,7 @@ from pathlib import Path
 from statistics import fmean
 from typing import Any
 
-from blackboard.entries import Measurement, ProposalStatus
+from blackboard.entries import Applied, Measurement, Proposal, ProposalStatus
 from blackboard.live_config import ConfigStore, ConfigVersion, LiveConfig, ModelSpec, Route
 from blackboard.snapshots import SnapshotBook
 from workers.runtime import Runtime
@@ -84,15 +84,20 @@ def routed_now(runtime: Runtime) -> list[str]:
     return list(dict.fromkeys(m for m in found if m))
 
 
+def proposal_entry(runtime: Runtime, proposal_id: str) -> Proposal | None:
+    """The latest Proposal entry the planner posted for a proposal (what gets applied)."""
+    entry_id = runtime.connections.board.hget(runtime.keys.planner_entries(), proposal_id)
+    entry = runtime.board.get(str(entry_id)) if entry_id else None
+    return entry if isinstance(entry, Proposal) else None
+
+
 def candidates(runtime: Runtime) -> list[str]:
     """Models pending routing proposals would bring in: benchmarked and watched before they may be promoted."""
     found: list[str] = []
-    entries: dict[str, str] = runtime.connections.board.hgetall(runtime.keys.planner_entries())  # type: ignore[assignment]
     for state in runtime.proposals.with_status(ProposalStatus.PENDING) + runtime.proposals.with_status(
             ProposalStatus.APPROVED):
-        entry = runtime.board.get(entries.get(state.proposal_id, "")) if state.proposal_id in entries else None
-        change = getattr(entry, "change", None) or {}
-        models = change.get("models") if isinstance(change, dict) else None
+        entry = proposal_entry(runtime, state.proposal_id)
+        models = entry.change.get("models") if entry else None
         found += [str(m) for m in models] if isinstance(models, list) else []
     return list(dict.fromkeys(found))
 
@@ -127,13 +132,10 @@ def export_current(runtime: Runtime) -> Path | None:
 def upgrade_results(runtime: Runtime, version: ConfigVersion) -> list[dict[str, Any]]:
     """For a version that routed a category to another model: the replaced model's pre-change score and the new
     one's verification score on that category, from the cycle that applied it."""
-    from blackboard.entries import Applied, Proposal
-
     if not version.proposal_id:
         return []
-    entry_id = runtime.connections.board.hget(runtime.keys.planner_entries(), version.proposal_id)
-    proposal = runtime.board.get(str(entry_id)) if entry_id else None
-    checks = proposal.change.get("verify") if isinstance(proposal, Proposal) else None
+    proposal = proposal_entry(runtime, version.proposal_id)
+    checks = proposal.change.get("verify") if proposal else None
     if not isinstance(checks, list) or not checks:
         return []
     around = (version.created_at - timedelta(days=1), version.created_at + timedelta(days=1))

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from blackboard.entries import Decision, ProposalStatus
-from workers.configuration import export_current
+from workers.configuration import export_current, proposal_entry
 from workers.runtime import Runtime
-from workers.upgrade import UpgradeLock, apply_proposal, proposal_entry
+from workers.upgrade import UpgradeLock, apply_proposal
 
 
 def resolve(runtime: Runtime, given: str) -> str:

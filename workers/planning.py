@@ -17,7 +17,7 @@ from blackboard.errors import TransitionError
 from blackboard.live_config import LiveConfig
 from blackboard.snapshots import SnapshotBook
 from workers.catalog_sync import preview_source
-from workers.configuration import current_config, scores, seed_config
+from workers.configuration import current_config, proposal_entry, scores, seed_config
 from workers.runtime import Runtime
 
 S = ProposalStatus
@@ -146,8 +146,6 @@ def plan_cycle(runtime: Runtime, cycle_id: str, dry_run: bool = False) -> PlanOu
 
 def _deferred_earlier(runtime: Runtime, planned: set[str]) -> list[Proposal]:
     """LOW proposals of earlier cycles that the noise budget left pending: they queue before nothing new."""
-    from workers.upgrade import proposal_entry
-
     found = []
     for state in runtime.proposals.with_status(S.PENDING):
         if state.risk == Risk.LOW and state.proposal_id not in planned:

@@ -61,7 +61,7 @@ def cycle_report(runtime: Runtime, record: CycleRecord, pending: tuple[str, ...]
     waiting = {state.proposal_id for state in proposals}
     own = {e.proposal_id for e in entries if isinstance(e, Proposal)} - waiting  # how this cycle's others stand now
     proposals += [state for pid in sorted(own) if (state := runtime.proposals.get(pid)) is not None]
-    from workers.upgrade import proposal_entry
+    from workers.configuration import proposal_entry
 
     latest = {state.proposal_id: found for state in proposals if state.status == ProposalStatus.PENDING
               and (found := proposal_entry(runtime, state.proposal_id)) is not None}

@@ -17,7 +17,7 @@ from blackboard.entries import Applied, Proposal, ProposalStatus, RolledBack
 from blackboard.errors import TransitionConflict, TransitionError
 from blackboard.lease import Lease
 from blackboard.live_config import StaleConfigVersion
-from workers.configuration import current_config, export_current, store_of
+from workers.configuration import current_config, export_current, proposal_entry, store_of
 from workers.runtime import Runtime
 
 logger = logging.getLogger(__name__)
@@ -46,13 +46,6 @@ class UpgradeOutcome:
     def to_json(self) -> dict[str, Any]:
         return {"applied": [o.proposal_id for o in self.outcomes if o.status == "applied"],
                 "outcomes": [o.to_json() for o in self.outcomes], "export_path": self.export_path}
-
-
-def proposal_entry(runtime: Runtime, proposal_id: str) -> Proposal | None:
-    """The latest Proposal entry the planner posted for a proposal (what gets applied)."""
-    entry_id = runtime.connections.board.hget(runtime.keys.planner_entries(), proposal_id)
-    entry = runtime.board.get(str(entry_id)) if entry_id else None
-    return entry if isinstance(entry, Proposal) else None
 
 
 class UpgradeLock:
