@@ -70,17 +70,8 @@ class Situation:
         return sorted(c for c, r in self.config.routing.items() if model == r.primary or model in r.fallbacks)
 
     def spec_for(self, model: str) -> dict[str, Any]:
-        """A new model's spec from its last good catalog record: decimal prices and its context window."""
-        record = self.catalog.get(model) or {}
-        pricing = record.get("pricing")
-        prices = {}
-        for key, value in sorted((pricing or {}).items()) if isinstance(pricing, Mapping) else ():
-            if isinstance(value, (str, int, float)) and not isinstance(value, bool) and decimal(value) is not None:
-                prices[str(key)] = str(value)
-        spec: dict[str, Any] = {"prices": prices}
-        length = record.get("context_length")
-        if isinstance(length, int) and not isinstance(length, bool) and length >= 1:
-            spec["context_length"] = length
+        """A new model's spec from its last good catalog record, with when it was seen."""
+        spec = spec_from_record(self.catalog.get(model) or {})
         if model in self.seen_at:
             spec["added_at"] = self.seen_at[model]
         return ModelSpec.model_validate(spec).model_dump(mode="json")
@@ -90,6 +81,20 @@ class Situation:
         if isinstance(created, bool) or not isinstance(created, (int, float)):
             return None
         return round((self.now.timestamp() - float(created)) / 86400, 1)
+
+
+def spec_from_record(record: Mapping[str, Any]) -> dict[str, Any]:
+    """ModelSpec fields from an OpenRouter record: its decimal prices (others dropped) and its context window."""
+    pricing = record.get("pricing")
+    prices = {}
+    for key, value in sorted((pricing or {}).items()) if isinstance(pricing, Mapping) else ():
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool) and decimal(value) is not None:
+            prices[str(key)] = str(value)
+    spec: dict[str, Any] = {"prices": prices}
+    length = record.get("context_length")
+    if isinstance(length, int) and not isinstance(length, bool) and length >= 1:
+        spec["context_length"] = length
+    return spec
 
 
 def decimal(value: Any) -> Decimal | None:

@@ -7,9 +7,9 @@ import logging
 from collections import defaultdict
 from datetime import timedelta
 from pathlib import Path
-from statistics import fmean
 from typing import Any
 
+from agents.drafts import spec_from_record
 from blackboard.entries import Applied, Measurement, Proposal, ProposalStatus
 from blackboard.live_config import ConfigStore, ConfigVersion, LiveConfig, ModelSpec, Route
 from blackboard.snapshots import SnapshotBook
@@ -25,14 +25,7 @@ def store_of(runtime: Runtime) -> ConfigStore:
 
 
 def _spec(record: dict[str, Any] | None) -> ModelSpec:
-    record = record or {}
-    pricing = record.get("pricing") if isinstance(record.get("pricing"), dict) else {}
-    prices = {k: str(v) for k, v in (pricing or {}).items() if isinstance(v, str | int | float)}
-    context = record.get("context_length")
-    try:
-        return ModelSpec(prices=prices, context_length=context if isinstance(context, int) and context > 0 else None)
-    except ValueError:
-        return ModelSpec(context_length=context if isinstance(context, int) and context > 0 else None)
+    return ModelSpec.model_validate(spec_from_record(record or {}))
 
 
 def seed_config(runtime: Runtime) -> LiveConfig:
@@ -105,19 +98,18 @@ def candidates(runtime: Runtime) -> list[str]:
 def scores(runtime: Runtime) -> dict[str, dict[str, float]]:
     """Our benchmark: each model's latest valid score per category (and overall) over the last four weeks."""
     now = runtime.clock.now()
-    latest: dict[tuple[str, str], tuple[Any, list[float]]] = {}
+    latest: dict[tuple[str, str], Measurement] = {}
     for m in runtime.board.read_window("measurement", now - SCORE_WINDOW, now + timedelta(seconds=1)):
         if not isinstance(m, Measurement) or m.metric != "score" or m.details.get("valid") is False:
             continue
         if m.details.get("phase") == "verify":
             continue
-        key = (m.model, m.category)
-        seen = latest.get(key)
-        if seen is None or m.created_at > seen[0]:
-            latest[key] = (m.created_at, [m.value])
+        seen = latest.get((m.model, m.category))
+        if seen is None or m.created_at > seen.created_at:
+            latest[(m.model, m.category)] = m
     found: dict[str, dict[str, float]] = defaultdict(dict)
-    for (model, category), (_, values) in latest.items():
-        found[model][category] = fmean(values)
+    for (model, category), m in latest.items():
+        found[model][category] = m.value
     return dict(found)
 
 
