@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,40 +25,64 @@ class Snapshot:
         return len(self.models)
 
 
+PREVIEW_SECONDS = 86400
+
+
 class SnapshotBook:
-    def __init__(self, client: redis.Redis, keys: Keys) -> None:
+    """The last good snapshots. With ``preview`` (a dry run's cycle id) every write goes to that preview's own keys,
+    kept a day, and reads see the preview's snapshot where it has one: the last good snapshots stay as they were."""
+
+    def __init__(self, client: redis.Redis, keys: Keys, preview: str | None = None) -> None:
         self.client = client
         self.keys = keys
+        self.preview = preview
+
+    def _written(self, source: str) -> str:
+        return f"{source}@{self.preview}" if self.preview else source
+
+    def _read(self, source: str, key_of: Callable[[str], str]) -> str:
+        """The name to read a source's part under: the preview's if it wrote that part, else the last good one."""
+        if self.preview and self.client.exists(key_of(self._written(source))):
+            return self._written(source)
+        return source
 
     def load(self, source: str) -> Snapshot | None:
-        body: Any = self.client.get(self.keys.catalog_snapshot(source))
-        meta: Any = self.client.hgetall(self.keys.catalog_meta(source))
+        name = self._read(source, self.keys.catalog_meta)
+        body: Any = self.client.get(self.keys.catalog_snapshot(name))
+        meta: Any = self.client.hgetall(self.keys.catalog_meta(name))
         if not body or not meta:
             return None
         return Snapshot(source, json.loads(str(body)), datetime.fromisoformat(meta["fetched_at"]), meta["cycle_id"])
 
     def tombstones(self, source: str) -> dict[str, dict[str, Any]]:
-        raw: Any = self.client.hgetall(self.keys.catalog_tombstones(source))
+        name = self._read(source, self.keys.catalog_meta)
+        raw: Any = self.client.hgetall(self.keys.catalog_tombstones(name))
         return {model_id: json.loads(value) for model_id, value in raw.items()}
 
     def save(self, snapshot: Snapshot, tombstones: dict[str, dict[str, Any]]) -> None:
         """Replace the snapshot, its metadata and its tombstones in one transaction (never half of them)."""
+        name = self._written(snapshot.source)
+        parts = (self.keys.catalog_snapshot(name), self.keys.catalog_meta(name), self.keys.catalog_tombstones(name))
         pipe = self.client.pipeline(transaction=True)
-        pipe.set(self.keys.catalog_snapshot(snapshot.source), json.dumps(snapshot.models, separators=(",", ":")))
-        pipe.hset(self.keys.catalog_meta(snapshot.source), mapping={
-            "fetched_at": snapshot.fetched_at.isoformat(), "cycle_id": snapshot.cycle_id,
-            "count": snapshot.count})
-        pipe.delete(self.keys.catalog_tombstones(snapshot.source))
+        pipe.set(parts[0], json.dumps(snapshot.models, separators=(",", ":")))
+        pipe.hset(parts[1], mapping={"fetched_at": snapshot.fetched_at.isoformat(), "cycle_id": snapshot.cycle_id,
+                                     "count": snapshot.count})
+        pipe.delete(parts[2])
         if tombstones:
-            pipe.hset(self.keys.catalog_tombstones(snapshot.source),
-                      mapping={model_id: json.dumps(value) for model_id, value in tombstones.items()})
+            pipe.hset(parts[2], mapping={model_id: json.dumps(value) for model_id, value in tombstones.items()})
+        if self.preview:
+            for key in parts:
+                pipe.expire(key, PREVIEW_SECONDS)
         pipe.execute()
 
     def health(self, source: str) -> dict[str, dict[str, Any]]:
-        raw: Any = self.client.hgetall(self.keys.catalog_health(source))
+        name = self._read(source, self.keys.catalog_health)
+        raw: Any = self.client.hgetall(self.keys.catalog_health(name))
         return {model_id: json.loads(value) for model_id, value in raw.items()}
 
     def save_health(self, source: str, health: dict[str, dict[str, Any]]) -> None:
         if health:
-            self.client.hset(self.keys.catalog_health(source),
-                             mapping={model_id: json.dumps(value) for model_id, value in health.items()})
+            key = self.keys.catalog_health(self._written(source))
+            self.client.hset(key, mapping={model_id: json.dumps(value) for model_id, value in health.items()})
+            if self.preview:
+                self.client.expire(key, PREVIEW_SECONDS)

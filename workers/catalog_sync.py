@@ -38,7 +38,6 @@ class SyncOutcome:
     changes: int = 0
     models: int = 0
     quick: bool = False
-    catalog: dict[str, dict[str, Any]] | None = None  # the accepted catalog (a dry run ranks it without saving it)
 
     def to_json(self) -> dict[str, Any]:
         return {"added": self.added, "removed": self.removed, "repriced": self.repriced, "rejected": self.rejected,
@@ -72,14 +71,15 @@ def policy_of(runtime: Runtime) -> CatalogPolicy:
                          grace_days=s.catalog_grace_days, inactive_days=s.catalog_inactive_days)
 
 
-def preview_source(cycle_id: str) -> str:
-    """Where a dry run keeps the catalog it fetched (never the last good snapshot)."""
-    return f"{SOURCE}@{cycle_id}"
+def snapshots(runtime: Runtime, cycle_id: str, preview: bool = False) -> SnapshotBook:
+    """The snapshot book a sync writes to: the last good snapshots, or for a dry run (``preview``) the run's own,
+    which leave the last good ones to the week's real cycle."""
+    return SnapshotBook(runtime.connections.board, runtime.keys, cycle_id if preview else None)
 
 
-def full_sync(runtime: Runtime, cycle_id: str, step: str = "catalog_sync", persist: bool = True) -> SyncOutcome:
+def full_sync(runtime: Runtime, cycle_id: str, step: str = "catalog_sync", preview: bool = False) -> SyncOutcome:
     """The weekly sync. A failed fetch or an untrustworthy catalog keeps the last good snapshot and says why."""
-    book = SnapshotBook(runtime.connections.board, runtime.keys)
+    book = snapshots(runtime, cycle_id, preview)
     previous = book.load(SOURCE)
     outcome = SyncOutcome(models=previous.count if previous else 0)
     source, client = _open_source(runtime)
@@ -110,14 +110,7 @@ def full_sync(runtime: Runtime, cycle_id: str, step: str = "catalog_sync", persi
                                     change="upgrade_candidate", field="version", old=routed, new=newer)
                       for routed, newer in upgrade_candidates(routed_now(runtime), current)]
     posted = runtime.board.post_many(found.changes)  # first the facts, then the snapshot: a retry re-posts, deduped
-    outcome.catalog = current
-    if persist:
-        book.save(Snapshot(SOURCE, current, now, cycle_id), {k: v.to_json() for k, v in found.tombstones.items()})
-    else:  # a dry run leaves the last good snapshot for the real cycle; its own catalog serves its plan a day
-        preview = preview_source(cycle_id)
-        book.save(Snapshot(preview, current, now, cycle_id), {})
-        for key in (runtime.keys.catalog_snapshot(preview), runtime.keys.catalog_meta(preview)):
-            runtime.connections.board.expire(key, 86400)
+    book.save(Snapshot(SOURCE, current, now, cycle_id), {k: v.to_json() for k, v in found.tombstones.items()})
     outcome.added, outcome.removed, outcome.repriced = found.ids("added", "returned"), found.ids("removed"), found.ids(
         "repriced")
     outcome.changes, outcome.models = sum(p.created for p in posted), len(current)
@@ -139,9 +132,9 @@ def _without_count(health: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in health.items() if key != "samples"}
 
 
-def quick_sync(runtime: Runtime, cycle_id: str, step: str = "catalog_sync", persist: bool = True) -> SyncOutcome:
+def quick_sync(runtime: Runtime, cycle_id: str, step: str = "catalog_sync", preview: bool = False) -> SyncOutcome:
     """Every 6 hours: the health of the models the routing uses, from their OpenRouter endpoints."""
-    book = SnapshotBook(runtime.connections.board, runtime.keys)
+    book = snapshots(runtime, cycle_id, preview)
     watched = list(dict.fromkeys([*routed_now(runtime), *candidates(runtime)]))
     outcome = SyncOutcome(quick=True, models=len(watched))
     known, changes, seen = book.health(SOURCE), [], {}
@@ -172,8 +165,7 @@ def quick_sync(runtime: Runtime, cycle_id: str, step: str = "catalog_sync", pers
     finally:
         client.close()
     outcome.changes = sum(p.created for p in runtime.board.post_many(changes))
-    if persist:
-        book.save_health(SOURCE, seen)
+    book.save_health(SOURCE, seen)
     return outcome
 
 
@@ -192,13 +184,13 @@ def absorb(known: dict[str, dict[str, Any]], task: str, found: list[dict[str, An
     return changes
 
 
-def hub_sync(runtime: Runtime, cycle_id: str, step: str = "catalog_sync", persist: bool = True) -> SyncOutcome:
+def hub_sync(runtime: Runtime, cycle_id: str, step: str = "catalog_sync", preview: bool = False) -> SyncOutcome:
     """Weekly discovery on the Hugging Face Hub: the top models per task; newcomers are posted as discovered.
 
     A task whose listing fails or comes back empty keeps its last good entries and posts a source error.
     """
     settings = runtime.settings
-    book = SnapshotBook(runtime.connections.board, runtime.keys)
+    book = snapshots(runtime, cycle_id, preview)
     previous = book.load(HUB)
     known = dict(previous.models) if previous else {}
     hub = HuggingFace(settings.hf_endpoint, settings.hf_token.get_secret_value() if settings.hf_token else None,
@@ -224,22 +216,17 @@ def hub_sync(runtime: Runtime, cycle_id: str, step: str = "catalog_sync", persis
             continue
         changes += absorb(known, task, found, previous is None, cycle_id, now)
     posted = runtime.board.post_many(changes)
-    if persist:
-        book.save(Snapshot(HUB, known, now, cycle_id), {})
+    book.save(Snapshot(HUB, known, now, cycle_id), {})
     outcome.added, outcome.changes, outcome.models = sorted(c.model_id for c in changes), sum(
         p.created for p in posted), len(known)
     return outcome
 
 
-def rank_and_score(runtime: Runtime, cycle_id: str, step: str = "catalog_sync", persist: bool = True,
-                   fetched: dict[str, dict[str, Any]] | None = None) -> SyncOutcome:
-    """Score every OpenRouter model (joined with the Hub), rank each category, and check for drift; ``fetched`` is
-    this sync's catalog when it was not saved (a dry run)."""
+def rank_and_score(runtime: Runtime, cycle_id: str, step: str = "catalog_sync", preview: bool = False) -> SyncOutcome:
+    """Score every OpenRouter model (joined with the Hub), rank each category, and check for drift."""
     settings = runtime.settings
-    book = SnapshotBook(runtime.connections.board, runtime.keys)
+    book = snapshots(runtime, cycle_id, preview)
     catalog, hub = book.load(SOURCE), book.load(HUB)
-    if fetched is not None:
-        catalog = Snapshot(SOURCE, fetched, runtime.clock.now(), cycle_id)
     outcome, now = SyncOutcome(), runtime.clock.now()
     if catalog is None:
         return outcome
@@ -251,8 +238,7 @@ def rank_and_score(runtime: Runtime, cycle_id: str, step: str = "catalog_sync", 
         facts = Facts(model_id, inference=True, **joined,
                       created=datetime.fromtimestamp(created, UTC) if isinstance(created, (int, float)) else None)
         scores[model_id] = score(facts, now, weights_of(runtime)).to_json()
-    if persist:
-        book.save(Snapshot(SCORES, scores, now, cycle_id), {})
+    book.save(Snapshot(SCORES, scores, now, cycle_id), {})
     previous = book.load(RANKINGS)
     measured = ranking_from_measurements(
         m for m in runtime.board.read_window("measurement", now - timedelta(days=28), now + timedelta(seconds=1))
@@ -290,8 +276,7 @@ def rank_and_score(runtime: Runtime, cycle_id: str, step: str = "catalog_sync", 
         if model_id not in catalog.models:
             changes.append(CatalogChange(cycle_id=cycle_id, agent="catalog", created_at=now, source=SOURCE,
                                          model_id=model_id, change="drift", field="routed_missing"))
-    if persist:
-        book.save(Snapshot(RANKINGS, {**(previous.models if previous else {}), **rankings}, now, cycle_id), {})
+    book.save(Snapshot(RANKINGS, {**(previous.models if previous else {}), **rankings}, now, cycle_id), {})
     outcome.changes = sum(p.created for p in runtime.board.post_many(changes))
     outcome.models = len(scores)
     return outcome

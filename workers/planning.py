@@ -15,8 +15,7 @@ from agents.risk import classify, load_rules, noise_budget
 from blackboard.entries import Decision, Proposal, ProposalStatus, Risk
 from blackboard.errors import TransitionError
 from blackboard.live_config import LiveConfig
-from blackboard.snapshots import SnapshotBook
-from workers.catalog_sync import preview_source
+from workers.catalog_sync import snapshots
 from workers.configuration import current_config, proposal_entry, scores, seed_config
 from workers.runtime import Runtime
 
@@ -85,10 +84,9 @@ def plan_cycle(runtime: Runtime, cycle_id: str, dry_run: bool = False) -> PlanOu
     current = current_config(runtime, seed=not dry_run)
     config: LiveConfig = current.config if current else seed_config(runtime)
     outcome.config_version = current.version if current else None
-    snapshots = SnapshotBook(runtime.connections.board, runtime.keys)
-    fetched = snapshots.load(preview_source(cycle_id)) if dry_run else None
-    catalog = snapshot.models if (snapshot := fetched or snapshots.load(SOURCE)) else {}
-    health = snapshots.health(SOURCE)
+    book = snapshots(runtime, cycle_id, preview=dry_run)  # a dry run plans against the catalog it fetched
+    catalog = snapshot.models if (snapshot := book.load(SOURCE)) else {}
+    health = book.health(SOURCE)
     gate = Gate(min_age_days=settings.promotion_min_age_days, min_uptime_samples=settings.promotion_min_uptime_samples,
                 uptime_samples={m: int(h.get("samples") or 0) for m, h in health.items()})
     result = plan(runtime.board.read_cycle(cycle_id), config, now=now, gate=gate, scores=scores(runtime),

@@ -89,14 +89,14 @@ def report_step(context: StepContext) -> StepResult:
 
 def catalog_step(context: StepContext) -> StepResult:
     runtime, cycle_id = context.runtime, context.record.cycle_id
-    persist = not context.record.dry_run  # a dry run diffs and reports, and leaves every snapshot as it was
+    preview = context.record.dry_run  # a dry run diffs and reports, and leaves every last good snapshot as it was
     if context.record.kind == "quick":
-        outcome = quick_sync(runtime, cycle_id, context.step, persist)
+        outcome = quick_sync(runtime, cycle_id, context.step, preview)
         summary = outcome.to_json()
     else:
-        outcome = full_sync(runtime, cycle_id, context.step, persist)
-        hub = hub_sync(runtime, cycle_id, context.step, persist)
-        ranked = rank_and_score(runtime, cycle_id, context.step, persist, None if persist else outcome.catalog)
+        outcome = full_sync(runtime, cycle_id, context.step, preview)
+        hub = hub_sync(runtime, cycle_id, context.step, preview)
+        ranked = rank_and_score(runtime, cycle_id, context.step, preview)
         summary = {**outcome.to_json(), "huggingface": hub.to_json(), "rankings": ranked.to_json()}
         outcome.errors += hub.errors + ranked.errors
     note = "catalog rejected: last good snapshot kept" if outcome.rejected else (
