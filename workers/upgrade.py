@@ -76,9 +76,8 @@ def apply_proposal(runtime: Runtime, cycle_id: str, proposal: Proposal, by: str)
         return ApplyOutcome(pid, "waiting", note="waiting for " + "; ".join(str(w) for w in waiting))
     patch = proposal.change.get("patch")
     ops = [op for op in patch if isinstance(op, dict)] if isinstance(patch, list) else []
-    current = current_config(runtime)
-    assert current is not None
-    version = current
+    version = current_config(runtime)  # seeds version 1 if there is none yet
+    assert version is not None
     for _ in range(ATTEMPTS):
         current = store.current()
         assert current is not None
