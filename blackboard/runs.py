@@ -66,11 +66,6 @@ class BenchRuns:
         raw = self.client.hget(self.keys.bench_run(run_id, "meta"), "meta")
         return json.loads(str(raw)) if raw else None
 
-    def update_meta(self, run_id: str, **fields: Any) -> None:
-        key = self.keys.bench_run(run_id, "meta")
-        current = self.meta(run_id) or {}
-        self.client.hset(key, "meta", json.dumps({**current, **fields}, default=str))
-
     def claim(self, run_id: str, lease_ms: int) -> tuple[str, dict[str, Any]] | None:
         """The next chunk of work with a lease on it, or None when nothing is left to claim."""
         script = self.client.register_script(_CLAIM)
