@@ -172,7 +172,7 @@ def _models() -> Upstream:
         from workers.model_fake import FakeModels, Profile  # imports this module: import it when the sandbox starts
 
         steady, slipping = SANDBOX_MODELS
-        return FakeModels({steady: Profile(default_accuracy=0.88, accuracy={"coding": 0.7}),
+        return FakeModels({steady: Profile(default_accuracy=0.88, accuracy={"coding": 0.6}),
                            slipping: Profile(default_accuracy=0.85, accuracy={"coding": 0.95},
                                              drops={QUALITY_DROP_WEEK: 0.5, QUALITY_DROP_WEEK + 1: 2.0})})
 
